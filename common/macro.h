@@ -23,8 +23,12 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define STRLEN(x) (sizeof(x) - 1)
+#ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
+#ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
 
 /* Hand ownership of a pointer or fd to someone else and leave NULL / -EBADF behind. */
 #define TAKE_PTR(p)                              \

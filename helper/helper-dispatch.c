@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "framing.h"
+#include "helper-audit.h"
+#include "helper-caps.h"
+#include "helper-dispatch.h"
+#include "helper.pb-c.h"
+#include "log.h"
+
+#define REQUEST_TIMEOUT_MS (30 * 1000)
+
+static Unroot__Helper__Status status_from_errno(int r) {
+        switch (r) {
+        case -EINVAL:
+        case -EPROTO:
+        case -EBADMSG:
+        case -EMSGSIZE:
+                return UNROOT__HELPER__STATUS__STATUS_INVALID;
+        case -EACCES:
+        case -ESRCH:
+        case -ESTALE:
+                return UNROOT__HELPER__STATUS__STATUS_DENIED;
+        case -EKEYREJECTED:
+                return UNROOT__HELPER__STATUS__STATUS_AUTH_REQUIRED;
+        case -ECANCELED:
+                return UNROOT__HELPER__STATUS__STATUS_CANCELLED;
+        case -EEXIST:
+        case -EPERM:
+                return UNROOT__HELPER__STATUS__STATUS_CONFLICT;
+        case -ENOENT:
+                return UNROOT__HELPER__STATUS__STATUS_NOT_FOUND;
+        case -ETIMEDOUT:
+        case -EBUSY:
+                return UNROOT__HELPER__STATUS__STATUS_BUSY;
+        default:
+                return UNROOT__HELPER__STATUS__STATUS_FAILED;
+        }
+}
+
+static const char *result_word(Unroot__Helper__Status s) {
+        switch (s) {
+        case UNROOT__HELPER__STATUS__STATUS_CHANGED: return "changed";
+        case UNROOT__HELPER__STATUS__STATUS_UNCHANGED: return "unchanged";
+        case UNROOT__HELPER__STATUS__STATUS_INVALID: return "invalid";
+        case UNROOT__HELPER__STATUS__STATUS_DENIED: return "denied";
+        case UNROOT__HELPER__STATUS__STATUS_AUTH_REQUIRED: return "auth-required";
+        case UNROOT__HELPER__STATUS__STATUS_CONFLICT: return "conflict";
+        case UNROOT__HELPER__STATUS__STATUS_NOT_FOUND: return "not-found";
+        case UNROOT__HELPER__STATUS__STATUS_BUSY: return "busy";
+        case UNROOT__HELPER__STATUS__STATUS_CANCELLED: return "cancelled";
+        default: return "failed";
+        }
+}
+
+static int send_reply(int fd, const Peer *peer, const char *action, const char *target, int r,
+                      const ErrorInfo *e, const HelperRequest *req, OpResult *res) {
+        Unroot__Helper__HelperReply reply = UNROOT__HELPER__HELPER_REPLY__INIT;
+        Unroot__Helper__EnrollReply enroll = UNROOT__HELPER__ENROLL_REPLY__INIT;
+        Unroot__Helper__UnenrollReply unenroll = UNROOT__HELPER__UNENROLL_REPLY__INIT;
+        int k;
+
+        if (r < 0) {
+                reply.status = status_from_errno(r);
+                reply.message = (char *) (e && e->message[0] ? e->message : strerror(-r));
+                if (e && e->field[0])
+                        reply.field = (char *) e->field;
+        } else {
+                reply.status = r > 0 ? UNROOT__HELPER__STATUS__STATUS_CHANGED : UNROOT__HELPER__STATUS__STATUS_UNCHANGED;
+                if (res) {
+                        reply.n_changes = res->changes.n;
+                        reply.changes = res->changes.items;
+                }
+        }
+        if (action)
+                reply.action = (char *) action;
+
+        if (r >= 0 && req && res && req->op == HELPER_OP_ENROLL) {
+                enroll.name = res->info.name;
+                enroll.uid = res->info.uid;
+                enroll.gid = res->info.gid;
+                enroll.home = res->info.home;
+                enroll.subuid_start = res->info.subuid.start;
+                enroll.subuid_count = res->info.subuid.count;
+                enroll.subgid_start = res->info.subgid.start;
+                enroll.subgid_count = res->info.subgid.count;
+                enroll.linger = res->linger;
+                reply.result_case = UNROOT__HELPER__HELPER_REPLY__RESULT_ENROLL;
+                reply.enroll = &enroll;
+        } else if (r >= 0 && req && res && req->op == HELPER_OP_UNENROLL) {
+                unenroll.name = res->info.name;
+                unenroll.uid = res->info.uid;
+                unenroll.purged = res->purged;
+                reply.result_case = UNROOT__HELPER__HELPER_REPLY__RESULT_UNENROLL;
+                reply.unenroll = &unenroll;
+        }
+
+        audit_log(peer, action ?: "none", target ?: "", result_word(reply.status), r < 0 ? reply.message : NULL);
+
+        k = frame_send_message(fd, &reply.base, FRAME_REPLY_MAX);
+        if (k < 0)
+                return log_warning_errno(k, "Failed to send reply, ignoring: %m");
+        return 0;
+}
+
+int helper_handle_connection(const HelperContext *ctx, const Authorizer *auth, int fd) {
+        _cleanup_(peer_done) Peer peer = PEER_NULL;
+        _cleanup_(op_result_done) OpResult res = {};
+        _cleanup_free_ uint8_t *buf = NULL;
+        HelperRequest req;
+        ErrorInfo e = {};
+        const char *action;
+        size_t len;
+        int r;
+
+        /* Identity first, before the caller has had time to exec something else. */
+        r = peer_identify(fd, &peer);
+        if (r < 0) {
+                Peer unknown = PEER_NULL;
+                (void) error_set(&e, -EACCES, "", "cannot identify the caller (%s); refusing", strerror(-r));
+                return send_reply(fd, &unknown, NULL, NULL, -EACCES, &e, NULL, NULL);
+        }
+
+        r = frame_recv(fd, FRAME_REQUEST_MAX, REQUEST_TIMEOUT_MS, &buf, &len);
+        if (r == -EMSGSIZE)
+                (void) error_set(&e, r, "", "request exceeds the limit of %u bytes", FRAME_REQUEST_MAX);
+        else if (r == -ETIMEDOUT)
+                (void) error_set(&e, -EINVAL, "", "no request within %d s", REQUEST_TIMEOUT_MS / 1000);
+        else if (r == -ECONNRESET) {
+                audit_log(&peer, "none", "", "invalid", "connection closed without a request");
+                return r;
+        } else if (r < 0)
+                (void) error_set(&e, r, "", "cannot receive the request: %s", strerror(-r));
+        if (r < 0)
+                return send_reply(fd, &peer, NULL, NULL, r == -ETIMEDOUT ? -EINVAL : r, &e, NULL, NULL);
+
+        r = helper_request_parse(buf, len, &req, &e);
+        if (r < 0)
+                return send_reply(fd, &peer, NULL, NULL, r, &e, NULL, NULL);
+        action = helper_op_action(req.op);
+
+        r = helper_authorize(auth, &peer, &req, &e);
+        if (r < 0)
+                return send_reply(fd, &peer, action, req.name, r, &e, &req, NULL);
+
+        /* The answer was about a process: make sure it is still the one that asked. */
+        r = peer_verify(&peer, fd);
+        if (r < 0) {
+                (void) error_set(&e, -ESRCH, "", "the caller went away or was replaced during authorization");
+                return send_reply(fd, &peer, action, req.name, -ESRCH, &e, &req, NULL);
+        }
+
+        if (geteuid() == 0) {
+                r = caps_drop_for_op(req.op, req.purge);
+                if (r < 0) {
+                        (void) error_set(&e, r, "", "cannot drop capabilities: %s", strerror(-r));
+                        return send_reply(fd, &peer, action, req.name, r, &e, &req, NULL);
+                }
+        }
+
+        switch (req.op) {
+        case HELPER_OP_ENROLL:
+                r = op_enroll(ctx, &req, &res, &e);
+                break;
+        case HELPER_OP_UNENROLL:
+                r = op_unenroll(ctx, &req, &res, &e);
+                break;
+        default:
+                r = error_set(&e, -EINVAL, "op", "unknown operation");
+        }
+        return send_reply(fd, &peer, action, req.name, r, &e, &req, &res);
+}

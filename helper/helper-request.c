@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "framing.h"
+#include "helper-request.h"
+#include "helper.pb-c.h"
+
+static const char *const op_names[_HELPER_OP_MAX] = {
+        [HELPER_OP_ENROLL] = "enroll",
+        [HELPER_OP_UNENROLL] = "unenroll",
+};
+
+const char *helper_op_to_string(HelperOp op) {
+        if (op < 0 || op >= _HELPER_OP_MAX)
+                return NULL;
+        return op_names[op];
+}
+
+static int parse_name(const ProtobufCBinaryData *b, char ret[static ACCOUNT_NAME_MAX + 1], ErrorInfo *e) {
+        int r;
+
+        /* bytes, not string: the exact length is known, so "a\0b" is refused instead of being
+         * read as "a". account_name_check() also refuses reserved names. */
+        r = account_name_check((const char *) b->data, b->len, e);
+        if (r < 0)
+                return r;
+        memcpy(ret, b->data, b->len);
+        ret[b->len] = 0;
+        return 0;
+}
+
+typedef struct UnpackedRequest {
+        Unroot__Helper__HelperRequest *msg;
+        BoundedAllocator *alloc;
+} UnpackedRequest;
+
+static void unpacked_request_done(UnpackedRequest *u) {
+        if (u->msg)
+                unroot__helper__helper_request__free_unpacked(u->msg, &u->alloc->base);
+}
+
+int helper_request_parse(const uint8_t *buf, size_t len, HelperRequest *ret, ErrorInfo *e) {
+        BoundedAllocator alloc;
+        _cleanup_(unpacked_request_done) UnpackedRequest u = { .alloc = &alloc };
+        HelperRequest req = {};
+        int r;
+
+        if (!buf || len == 0)
+                return error_set(e, -EBADMSG, "", "empty request");
+        if (len > FRAME_REQUEST_MAX)
+                return error_set(e, -EMSGSIZE, "", "request of %zu bytes exceeds the limit of %u bytes",
+                                 len, FRAME_REQUEST_MAX);
+
+        bounded_allocator_init(&alloc, len * FRAME_ARENA_FACTOR + 4096);
+        u.msg = unroot__helper__helper_request__unpack(&alloc.base, len, buf);
+        if (!u.msg)
+                return error_set(e, -EBADMSG, "", "malformed request: not a valid HelperRequest message");
+        if (proto_message_check_strict(&u.msg->base) < 0)
+                return error_set(e, -EBADMSG, "", "malformed request: unknown or missing fields");
+        if (u.msg->version != HELPER_PROTOCOL_VERSION)
+                return error_set(e, -EPROTO, "version", "version: protocol version %u is not supported (expected %u)",
+                                 u.msg->version, HELPER_PROTOCOL_VERSION);
+
+        req.interactive = u.msg->has_interactive && u.msg->interactive;
+
+        switch (u.msg->op_case) {
+        case UNROOT__HELPER__HELPER_REQUEST__OP_ENROLL: {
+                const Unroot__Helper__EnrollRequest *m = u.msg->enroll;
+
+                req.op = HELPER_OP_ENROLL;
+                r = parse_name(&m->name, req.name, e);
+                if (r < 0)
+                        return r;
+                req.subid_count = m->has_subid_count ? m->subid_count : ACCOUNTS_SUBID_COUNT_DEFAULT;
+                r = accounts_subid_count_check(req.subid_count, e);
+                if (r < 0)
+                        return r;
+                break;
+        }
+        case UNROOT__HELPER__HELPER_REQUEST__OP_UNENROLL: {
+                const Unroot__Helper__UnenrollRequest *m = u.msg->unenroll;
+
+                req.op = HELPER_OP_UNENROLL;
+                r = parse_name(&m->name, req.name, e);
+                if (r < 0)
+                        return r;
+                req.purge = m->has_purge && m->purge;
+                break;
+        }
+        case UNROOT__HELPER__HELPER_REQUEST__OP__NOT_SET:
+                return error_set(e, -EINVAL, "op", "op: the request names no operation");
+        default:
+                return error_set(e, -EINVAL, "op", "op: unknown operation %d", (int) u.msg->op_case);
+        }
+
+        *ret = req;
+        return 0;
+}

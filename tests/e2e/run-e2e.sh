@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Builds unroot for the test bed (prefix /usr, as a distribution package would install it),
+# packs `meson install --destdir` into unroot-install.tar and runs one guest script in the test bed.
+#
+# usage: run-e2e.sh BUILD_DIR SOURCE_DIR TEST_SCRIPT
+set -euo pipefail
+BUILD=$(cd "${1:?build dir}" && pwd)
+SRC=$(cd "${2:?source dir}" && pwd)
+TEST=${3:?test script}
+[ "$(id -u)" = 0 ] || { echo "SKIP: the test bed needs root (qemu, mkfs, mmdebstrap)"; exit 77; }
+
+STAGE=$BUILD/e2e-stage
+if [ ! -d "$STAGE/build" ]; then
+        meson setup "$STAGE/build" "$SRC" -Dprefix=/usr -Dtests=false -Dbuildtype=debugoptimized >/dev/null
+fi
+ninja -C "$STAGE/build" >/dev/null
+rm -rf "$STAGE/root" "$STAGE/payload"
+mkdir -p "$STAGE/payload"
+DESTDIR="$STAGE/root" meson install -C "$STAGE/build" --quiet >/dev/null
+tar -C "$STAGE/root" -cf "$STAGE/payload/unroot-install.tar" .
+exec "$SRC/tests/testbed/testbed.sh" run "$TEST" "$STAGE/payload/unroot-install.tar"
