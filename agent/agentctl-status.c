@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agentctl-output.h"
+#include "agentctl-status.h"
+#include "macro.h"
+
+void account_status_done(AccountStatus *s) {
+        if (!s)
+                return;
+        free(s->name);
+        free(s->error);
+        agent_account_done(&s->account);
+        free(s->user_manager);
+        agent_status_result_done(&s->agent);
+        *s = (AccountStatus) {};
+}
+
+const char *linger_dir(void) {
+        const char *p = secure_getenv("UNROOT_LINGER_DIR");
+        return p && *p ? p : "/var/lib/systemd/linger";
+}
+
+char *user_manager_state(sd_bus *bus, uint32_t uid) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char unit[64], *state = NULL;
+        const char *path;
+        int r;
+
+        if (!bus)
+                return strdup("unknown");
+        (void) snprintf(unit, sizeof unit, "user@%u.service", (unsigned) uid);
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "GetUnit", &error, &reply, "s", unit);
+        if (r < 0) {
+                /* Not loaded means not running: GetUnit only knows loaded units, and LoadUnit would
+                 * load it just to say "inactive". */
+                if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit"))
+                        return strdup("inactive");
+                return strdup("unknown");
+        }
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return strdup("unknown");
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                       "ActiveState", &error, &state);
+        if (r < 0)
+                return strdup("unknown");
+        return state;
+}
+
+int account_status_collect(sd_bus *system_bus, const char *name, int agent_timeout_ms, AccountStatus *s) {
+        _cleanup_free_ char *lpath = NULL, *sock = NULL;
+        ErrorInfo e = {};
+        struct stat st;
+        int r;
+
+        *s = (AccountStatus) { .agent.state = AGENT_STATE_NOT_RUNNING };
+        s->name = strdup(name);
+        if (!s->name)
+                return -ENOMEM;
+
+        r = agent_account_lookup(NULL, name, &s->account, &e);
+        if (r < 0) {
+                s->error = strdup(e.message[0] ? e.message : strerror(-r));
+                return s->error ? 0 : -ENOMEM;
+        }
+        s->found = true;
+
+        /* logind keeps one empty file per lingering user; its presence is the setting. */
+        if (asprintf(&lpath, "%s/%s", linger_dir(), name) < 0)
+                return -ENOMEM;
+        s->linger = lstat(lpath, &st) == 0;
+
+        s->user_manager = user_manager_state(system_bus, s->account.uid);
+        if (!s->user_manager)
+                return -ENOMEM;
+
+        sock = agent_socket_path_for_home(s->account.home);
+        if (!sock)
+                return -ENOMEM;
+        (void) agent_query_status(sock, agent_timeout_ms, &s->agent);
+        return 0;
+}
+
+char *agent_state_describe(const AgentStatusResult *a) {
+        char *s = NULL;
+        int r;
+
+        switch (a->state) {
+        case AGENT_STATE_ANSWERING:
+                r = asprintf(&s, "answering (unroot %s, manager %s)", a->version, a->manager_state);
+                break;
+        case AGENT_STATE_NOT_RUNNING:
+                r = asprintf(&s, "not running");
+                break;
+        case AGENT_STATE_REFUSED:
+                r = asprintf(&s, "refused (run as root or in group %s)", UNROOT_ADMINS_GROUP);
+                break;
+        case AGENT_STATE_ERROR:
+        default:
+                r = asprintf(&s, "error: %s", a->message ?: "unknown");
+                break;
+        }
+        return r < 0 ? NULL : s;
+}
+
+char *subid_range_format(bool known, uint32_t start, uint32_t count) {
+        char *s;
+
+        if (!known)
+                return strdup("?");
+        if (count == 0)
+                return strdup("-");
+        if (asprintf(&s, "%u:%u", start, count) < 0)
+                return NULL;
+        return s;
+}
+
+int account_status_print_table(const AccountStatus *s, size_t n, FILE *f) {
+        static const char *const headers[] = { "ACCOUNT", "UID", "SUBUID", "SUBGID", "LINGER", "USER MANAGER", "AGENT" };
+        Table *t;
+        int r = 0;
+
+        t = table_new(ELEMENTSOF(headers), headers);
+        if (!t)
+                return -ENOMEM;
+        table_set_align_right(t, 1);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_free_ char *uid = NULL, *su = NULL, *sg = NULL, *agent = NULL;
+
+                if (!s[i].found) {
+                        const char *cells[] = { s[i].name, "-", "-", "-", "-", "-", s[i].error ?: "no such user" };
+                        r = table_add_row(t, cells);
+                        continue;
+                }
+                if (asprintf(&uid, "%u", s[i].account.uid) < 0)
+                        uid = NULL;
+                su = subid_range_format(s[i].account.have_ranges, s[i].account.subuid_start, s[i].account.subuid_count);
+                sg = subid_range_format(s[i].account.have_ranges, s[i].account.subgid_start, s[i].account.subgid_count);
+                agent = agent_state_describe(&s[i].agent);
+                if (!uid || !su || !sg || !agent) {
+                        r = -ENOMEM;
+                        break;
+                }
+                const char *cells[] = { s[i].name, uid, su, sg, s[i].linger ? "yes" : "no", s[i].user_manager, agent };
+                r = table_add_row(t, cells);
+        }
+        if (r >= 0)
+                r = table_print(t, f);
+        table_free(t);
+        return r;
+}
+
+static void write_range(FILE *f, bool known, uint32_t start, uint32_t count) {
+        if (!known || count == 0)
+                fputs("null", f);
+        else
+                fprintf(f, "{\"start\":%u,\"count\":%u}", start, count);
+}
+
+void agent_status_write_json(const AgentStatusResult *a, FILE *f) {
+        fputs("{\"state\":", f);
+        json_write_string(f, agent_state_to_string(a->state));
+        fputs(",\"version\":", f);
+        json_write_string(f, a->version);
+        fputs(",\"manager_state\":", f);
+        json_write_string(f, a->manager_state);
+        fputs(",\"message\":", f);
+        json_write_string(f, a->message);
+        fputc('}', f);
+}
+
+void account_status_write_json(const AccountStatus *s, FILE *f) {
+        fputs("{\"name\":", f);
+        json_write_string(f, s->name);
+        fprintf(f, ",\"found\":%s", s->found ? "true" : "false");
+        if (!s->found) {
+                fputs(",\"error\":", f);
+                json_write_string(f, s->error);
+                fputc('}', f);
+                return;
+        }
+        fprintf(f, ",\"uid\":%u,\"gid\":%u,\"home\":", s->account.uid, s->account.gid);
+        json_write_string(f, s->account.home);
+        fprintf(f, ",\"ranges_known\":%s,\"subuid\":", s->account.have_ranges ? "true" : "false");
+        write_range(f, s->account.have_ranges, s->account.subuid_start, s->account.subuid_count);
+        fputs(",\"subgid\":", f);
+        write_range(f, s->account.have_ranges, s->account.subgid_start, s->account.subgid_count);
+        fprintf(f, ",\"linger\":%s,\"user_manager\":", s->linger ? "true" : "false");
+        json_write_string(f, s->user_manager);
+        fputs(",\"agent\":", f);
+        agent_status_write_json(&s->agent, f);
+        fputc('}', f);
+}
+
+void account_status_print_json(const AccountStatus *s, size_t n, FILE *f) {
+        fputs("{\"accounts\":[", f);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        fputc(',', f);
+                account_status_write_json(&s[i], f);
+        }
+        fputs("]}\n", f);
+}
