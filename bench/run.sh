@@ -1,0 +1,15 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# All benchmarks, each compared in the same run with the tool an admin would otherwise use:
+#  - allocator: unroot's subuid allocator vs shadow's usermod on 10,000 existing ranges (host);
+#  - enroll: 50 × agentctl enroll vs useradd + usermod --add-subuids/--add-subgids + loginctl
+#    enable-linger, in the booted test bed (real logind and polkit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tests/install-deps.sh
+[ -d build ] || meson setup build >/dev/null
+ninja -C build
+echo "=== allocator (host) ==="
+meson test -C build --benchmark --verbose 2>&1 | grep -vE '^(ninja|\[)' || true
+echo "=== enroll (test bed) ==="
+tests/e2e/run-e2e.sh build . bench/enroll/bench-enroll.sh
