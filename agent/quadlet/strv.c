@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "strv.h"
+
+void strv_done(Strv *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n; i++)
+                free(s->v[i]);
+        free(s->v);
+        *s = STRV_INIT;
+}
+
+void strv_clear(Strv *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free(s->v[i]);
+        s->n = 0;
+        if (s->v)
+                s->v[0] = NULL;
+}
+
+void strv_consume(Strv *s, char *p) {
+        if (!p || s->oom) {
+                s->oom = true;
+                free(p);
+                return;
+        }
+        if (s->n + 2 > s->cap) {
+                size_t ncap = MAX(s->cap * 2, (size_t) 8);
+                char **nv = reallocarray(s->v, ncap, sizeof(char *));
+                if (!nv) {
+                        s->oom = true;
+                        free(p);
+                        return;
+                }
+                s->v = nv;
+                s->cap = ncap;
+        }
+        s->v[s->n++] = p;
+        s->v[s->n] = NULL;
+}
+
+void strv_add(Strv *s, const char *p) {
+        strv_consume(s, strdup(p));
+}
+
+void strv_addn(Strv *s, const char *p, size_t n) {
+        strv_consume(s, strndup(p, n));
+}
+
+void strv_addf(Strv *s, const char *fmt, ...) {
+        va_list ap;
+        char *p = NULL;
+
+        va_start(ap, fmt);
+        if (vasprintf(&p, fmt, ap) < 0)
+                p = NULL;
+        va_end(ap);
+        strv_consume(s, p);
+}
+
+void strv_extend(Strv *s, const Strv *other) {
+        if (other->oom)
+                s->oom = true;
+        for (size_t i = 0; i < other->n; i++)
+                strv_add(s, other->v[i]);
+}
+
+bool strv_contains(const Strv *s, const char *p) {
+        for (size_t i = 0; i < s->n; i++)
+                if (streq(s->v[i], p))
+                        return true;
+        return false;
+}
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+void buf_done(Buf *b) {
+        free(b->s);
+        *b = (Buf) {};
+}
+
+void buf_putn(Buf *b, const char *p, size_t n) {
+        if (b->oom)
+                return;
+        if (b->n + n + 1 > b->cap) {
+                size_t ncap = MAX(b->cap * 2, b->n + n + 64);
+                char *ns = realloc(b->s, ncap);
+                if (!ns) {
+                        b->oom = true;
+                        return;
+                }
+                b->s = ns;
+                b->cap = ncap;
+        }
+        memcpy(b->s + b->n, p, n);
+        b->n += n;
+        b->s[b->n] = 0;
+}
+
+void buf_puts(Buf *b, const char *p) {
+        buf_putn(b, p, strlen(p));
+}
+
+void buf_putc(Buf *b, char c) {
+        buf_putn(b, &c, 1);
+}
+
+void buf_printf(Buf *b, const char *fmt, ...) {
+        va_list ap;
+        char *p = NULL;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&p, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+                b->oom = true;
+                return;
+        }
+        buf_putn(b, p, (size_t) k);
+        free(p);
+}
+
+char *buf_steal(Buf *b) {
+        char *s;
+
+        if (b->oom) {
+                buf_done(b);
+                return NULL;
+        }
+        s = b->s ? b->s : strdup("");
+        *b = (Buf) {};
+        return s;
+}
+
+bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+char *strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *p = NULL;
+
+        va_start(ap, fmt);
+        if (vasprintf(&p, fmt, ap) < 0)
+                p = NULL;
+        va_end(ap);
+        return p;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A growable, always NULL-terminated string vector with a sticky out-of-memory flag.
+ *
+ * Command lines and lookup results are built by long sequences of appends; checking every single
+ * append would triple the converters' size. Instead a failed allocation sets `oom`, later appends
+ * become no-ops, and the owner checks the flag once (strv_error()) before using the result. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+typedef struct Strv {
+        char **v;     /* NULL-terminated when n > 0 or after any append; may be NULL when empty */
+        size_t n;
+        size_t cap;
+        bool oom;
+} Strv;
+
+#define STRV_INIT ((Strv) {})
+
+void strv_done(Strv *s);
+static inline void strv_donep(Strv *s) {
+        strv_done(s);
+}
+#define _cleanup_strv_ _cleanup_(strv_donep)
+
+/* Takes ownership of p (freed on failure). NULL p marks the vector OOM (for strdup() results). */
+void strv_consume(Strv *s, char *p);
+void strv_add(Strv *s, const char *p);
+void strv_addn(Strv *s, const char *p, size_t n);
+void strv_addf(Strv *s, const char *fmt, ...) _printf_(2, 3);
+void strv_extend(Strv *s, const Strv *other);
+static inline int strv_error(const Strv *s) {
+        return s->oom ? -ENOMEM : 0;
+}
+/* Drops all entries (keeps the allocation). */
+void strv_clear(Strv *s);
+bool strv_contains(const Strv *s, const char *p);
+
+/* Plain helpers on NULL-terminated char** */
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+size_t strv_length(char *const *l);
+
+/* A growable byte buffer, same sticky-OOM idea. Always NUL-terminated once anything was added. */
+typedef struct Buf {
+        char *s;
+        size_t n;
+        size_t cap;
+        bool oom;
+} Buf;
+
+void buf_done(Buf *b);
+static inline void buf_donep(Buf *b) {
+        buf_done(b);
+}
+#define _cleanup_buf_ _cleanup_(buf_donep)
+void buf_putn(Buf *b, const char *p, size_t n);
+void buf_puts(Buf *b, const char *p);
+void buf_putc(Buf *b, char c);
+void buf_printf(Buf *b, const char *fmt, ...) _printf_(2, 3);
+/* Returns the string (never NULL unless OOM; "" for an empty buffer) and resets b. */
+char *buf_steal(Buf *b);
+
+bool startswith(const char *s, const char *prefix);
+bool endswith(const char *s, const char *suffix);
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
