@@ -698,9 +698,14 @@ static int init_service(Conv *c) {
                 unit_file_prepend_line(c->service, "Unit", "After", net);
                 unit_file_prepend_line(c->service, "Unit", "Wants", net);
         }
+        /* Need the containers filesystem mounted to start podman. Where this line goes differs by
+         * type in 5.4.2: .build adds it before SourcePath, .container only after resolving Image=. */
+        if (c->type == QUADLET_BUILD)
+                unit_file_add(c->service, "Unit", "RequiresMountsFor", "%t/containers");
         if (c->unit->path)
                 unit_file_add(c->service, "Unit", "SourcePath", c->unit->path);
-        unit_file_add(c->service, "Unit", "RequiresMountsFor", "%t/containers");
+        if (c->type != QUADLET_BUILD && c->type != QUADLET_CONTAINER)
+                unit_file_add(c->service, "Unit", "RequiresMountsFor", "%t/containers");
         unit_file_rename_group(c->service, c->group, unit_types[c->type].xgroup);
         unit_file_rename_group(c->service, "Quadlet", "X-Quadlet");
         return unit_file_error(c->service);
@@ -827,6 +832,8 @@ static int convert_container(Conv *c) {
                 if (r < 0)
                         return r;
         }
+
+        unit_file_add(c->service, "Unit", "RequiresMountsFor", "%t/containers");
 
         name = container_name(c->unit);
         if (!name)

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for the Quadlet unit-file parser, writer, lookups and word splitting
+ * (docs/quadlet.md §2), and for the pure converter API. */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "quadlet.h"
+#include "unitfile.h"
+
+static UnitFile *parse_ok(const char *text, const char *path) {
+        UnitFile *f = NULL;
+        char *err = NULL;
+        int r = unit_file_parse(text, strlen(text), path, &f, &err);
+        if (r < 0)
+                print_error("parse failed: %s\n", err ? err : "?");
+        assert_int_equal(r, 0);
+        assert_null(err);
+        return f;
+}
+
+static void parse_err(const char *text, const char *want) {
+        UnitFile *f = NULL;
+        char *err = NULL;
+        int r = unit_file_parse(text, strlen(text), "/x/y.container", &f, &err);
+        assert_int_equal(r, -EBADMSG);
+        assert_null(f);
+        assert_non_null(err);
+        assert_string_equal(err, want);
+        free(err);
+}
+
+static void test_continuation(void **state) {
+        /* "\ " counts (lines are trimmed first); no separator is inserted; comments inside a
+         * continuation are skipped; a pending continuation at EOF is discarded. */
+        UnitFile *f = parse_ok("[A]\nK=a \\\n# comment\n\nb \\ \n  c\nL=x\\\n", "/d/t.container");
+        char *v = unit_file_lookup(f, "A", "K");
+        assert_string_equal(v, "a b c");
+        free(v);
+        v = unit_file_lookup(f, "A", "L");
+        assert_string_equal(v, "x"); /* a '\' on the very last line is just stripped */
+        free(v);
+        unit_file_free(f);
+
+        f = parse_ok("[A]\nK=a\\\n", NULL);
+        assert_true(unit_file_has_key(f, "A", "K"));
+        unit_file_free(f);
+
+        f = parse_ok("[A]\nK=a\\\n# c\n", NULL);
+        assert_false(unit_file_has_key(f, "A", "K")); /* discarded at EOF */
+        unit_file_free(f);
+}
+
+static void test_errors(void **state) {
+        parse_err("K=v\n", "key file does not start with a group");
+        parse_err("[A]\nnonsense\n", "file contains line 2: “nonsense” which is not a key-value pair, group, or comment");
+        parse_err("[A]\n=v\n", "file contains line 2: “=v” which is not a key-value pair, group, or comment");
+        parse_err("[A\x01]\n", "invalid group name: A\x01");
+}
+
+static void test_lookup(void **state) {
+        UnitFile *f = parse_ok("[A]\nName=\"RemoveQuotes\"Name\"\nT=x  \nL=a\nL=\nL=b\nL=c d\n"
+                               "B=On\nB2=nope\nN=0x10\nO=010\nNeg=-1\n",
+                               NULL);
+        Strv s = {};
+        char *v;
+
+        v = unit_file_lookup(f, "A", "Name");
+        assert_string_equal(v, "RemoveQuotes\"Name");
+        free(v);
+        v = unit_file_lookup(f, "A", "T");
+        assert_string_equal(v, "x");
+        free(v);
+
+        unit_file_lookup_all(f, "A", "L", &s);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.v[0], "b");
+        assert_string_equal(s.v[1], "c d");
+        strv_done(&s);
+
+        unit_file_lookup_all_strv(f, "A", "L", &s);
+        assert_int_equal(s.n, 3);
+        strv_done(&s);
+
+        assert_int_equal(unit_file_lookup_boolean(f, "A", "B"), 1);
+        assert_int_equal(unit_file_lookup_boolean(f, "A", "B2"), 0);
+        assert_int_equal(unit_file_lookup_boolean(f, "A", "Missing"), -ENOENT);
+        assert_int_equal(unit_file_lookup_uint32(f, "A", "N", 7), 16);
+        assert_int_equal(unit_file_lookup_uint32(f, "A", "O", 7), 8);
+        assert_int_equal(unit_file_lookup_uint32(f, "A", "Neg", 7), 7);
+        unit_file_free(f);
+}
+
+static void test_split(void **state) {
+        Strv s = {};
+        char *err = NULL;
+
+        assert_int_equal(split_string("/p \"an arg\" 'a\"b' '\\110ello \\127orld' a\\sb", WHITESPACE_SEPARATORS,
+                                      SPLIT_RELAX | SPLIT_UNQUOTE | SPLIT_CUNESCAPE, &s, &err),
+                         0);
+        assert_int_equal(s.n, 5);
+        assert_string_equal(s.v[1], "an arg");
+        assert_string_equal(s.v[2], "a\"b");
+        assert_string_equal(s.v[3], "Hello World");
+        assert_string_equal(s.v[4], "a b");
+        strv_done(&s);
+
+        assert_int_equal(split_string("ok a\\.b", WHITESPACE_SEPARATORS, SPLIT_RELAX | SPLIT_UNQUOTE | SPLIT_CUNESCAPE,
+                                      &s, &err),
+                         -EINVAL);
+        assert_string_equal(err, "unsupported escape char");
+        assert_int_equal(s.n, 0); /* nothing appended on error */
+        free(err);
+
+        /* strv style keeps backslashes */
+        assert_int_equal(split_string("\"a b\" c\\d", WHITESPACE_SEPARATORS, SPLIT_RETAIN_ESCAPE | SPLIT_UNQUOTE, &s,
+                                      NULL),
+                         0);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.v[0], "a b");
+        assert_string_equal(s.v[1], "c\\d");
+        strv_done(&s);
+}
+
+static void test_escape_words(void **state) {
+        char *words[] = { (char *) "podman", (char *) "a b", (char *) "x\"y", (char *) "t\tn\n", (char *) "plain" };
+        char *j = escape_words(words, 5);
+        assert_string_equal(j, "podman \"a b\" \"x\\\"y\" \"t\\tn\\n\" plain");
+        free(j);
+}
+
+static void test_writer_order(void **state) {
+        /* comments before a group stay with it; one blank line before a group is re-added by the
+         * writer; new groups are appended. */
+        UnitFile *f = parse_ok("## c1\n[Container]\nImage=x\n\n[Install]\nWantedBy=a\n", "/d/t.container");
+        char *out = NULL;
+
+        unit_file_add(f, "Service", "K", "v");
+        unit_file_prepend_line(f, "Install", "P", "1");
+        unit_file_rename_group(f, "Container", "X-Container");
+        assert_int_equal(unit_file_to_string(f, &out), 0);
+        assert_string_equal(out, "## c1\n[X-Container]\nImage=x\n\n[Install]\nP=1\nWantedBy=a\n\n[Service]\nK=v\n");
+        free(out);
+        unit_file_free(f);
+}
+
+static void test_merge(void **state) {
+        UnitFile *a = parse_ok("[Container]\nImage=x\nEnvironment=A=1\n", "/d/t.container");
+        UnitFile *b = parse_ok("[Container]\nEnvironment=\nEnvironment=B=2\n[Unit]\nDescription=d\n", "/d/t.container.d/10.conf");
+        Strv s = {};
+
+        assert_int_equal(unit_file_merge(a, b), 0);
+        unit_file_lookup_all(a, "Container", "Environment", &s);
+        assert_int_equal(s.n, 1);
+        assert_string_equal(s.v[0], "B=2");
+        assert_true(unit_file_has_group(a, "Unit"));
+        strv_done(&s);
+        unit_file_free(a);
+        unit_file_free(b);
+}
+
+static int no_path(const char *p, void *userdata) {
+        return 0;
+}
+
+static void convert(const char *name, const char *text, unsigned version, bool user, UnitFile **ret, char **ret_error) {
+        UnitFile *f = NULL;
+        QuadletUnitsInfo info = {};
+        char *path = NULL;
+
+        assert_true(asprintf(&path, "/q/%s", name) > 0);
+        f = parse_ok(text, path);
+        assert_int_equal(quadlet_units_info_add(&info, f), 0);
+        QuadletContext ctx = {
+                .is_user = user, .podman_version = version, .units = &info, .path_exists = no_path,
+        };
+        (void) quadlet_convert(f, &ctx, ret, NULL, ret_error);
+        quadlet_units_info_done(&info);
+        unit_file_free(f);
+        free(path);
+}
+
+static void test_convert_volume_43(void **state) {
+        UnitFile *s = NULL;
+        char *err = NULL, *v;
+
+        convert("data.volume", "[Volume]\nLabel=a=b\n", QUADLET_PODMAN_VERSION(4, 3), true, &s, &err);
+        assert_null(err);
+        assert_non_null(s);
+        assert_string_equal(s->filename, "data-volume.service");
+        v = unit_file_lookup(s, "Service", "ExecStart");
+        assert_string_equal(v, "/bin/sh -c \"/usr/bin/podman volume exists systemd-data || exec /usr/bin/podman volume create "
+                               "--label a=b systemd-data\"");
+        free(v);
+        v = unit_file_lookup(s, "Unit", "Wants");
+        assert_string_equal(v, "network-online.target"); /* no podman-user-wait-network-online.service before 5.3 */
+        free(v);
+        unit_file_free(s);
+
+        convert("data.volume", "[Volume]\n", QUADLET_PODMAN_VERSION(5, 4), true, &s, &err);
+        v = unit_file_lookup(s, "Service", "ExecStart");
+        assert_string_equal(v, "/usr/bin/podman volume create --ignore systemd-data");
+        free(v);
+        unit_file_free(s);
+}
+
+static void test_convert_version_errors(void **state) {
+        UnitFile *s = NULL;
+        char *err = NULL;
+
+        convert("web.container", "[Container]\nImage=quay.io/x\nNotify=healthy\n", QUADLET_PODMAN_VERSION(4, 3), false, &s,
+                &err);
+        assert_null(s);
+        assert_string_equal(err, "Notify=healthy in [Container] needs podman 5.0 or newer, but the target is podman 4.3");
+        free(err);
+
+        convert("web.container", "[Container]\nImage=quay.io/x\nBogus=1\n", QUADLET_PODMAN_VERSION(5, 4), false, &s, &err);
+        assert_null(s);
+        assert_string_equal(err, "unsupported key 'Bogus' in group 'Container' in /q/web.container");
+        free(err);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_continuation),
+                cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_lookup),
+                cmocka_unit_test(test_split),
+                cmocka_unit_test(test_escape_words),
+                cmocka_unit_test(test_writer_order),
+                cmocka_unit_test(test_merge),
+                cmocka_unit_test(test_convert_volume_43),
+                cmocka_unit_test(test_convert_version_errors),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
