@@ -12,6 +12,26 @@
 
 #define REQUEST_TIMEOUT_MS (30 * 1000)
 
+/* Errors of an operation that already passed authorization: a file system EACCES there is a
+ * failure of the operation, not a refusal of the caller. */
+static Unroot__Helper__Status status_from_op_errno(int r) {
+        switch (r) {
+        case -EINVAL:
+                return UNROOT__HELPER__STATUS__STATUS_INVALID;
+        case -EEXIST:
+        case -EPERM:
+                return UNROOT__HELPER__STATUS__STATUS_CONFLICT;
+        case -ENOENT:
+                return UNROOT__HELPER__STATUS__STATUS_NOT_FOUND;
+        case -ETIMEDOUT:
+        case -EBUSY:
+                return UNROOT__HELPER__STATUS__STATUS_BUSY;
+        default:
+                return UNROOT__HELPER__STATUS__STATUS_FAILED;
+        }
+}
+
+/* Errors before execution: decoding, validation, identification, authorization. */
 static Unroot__Helper__Status status_from_errno(int r) {
         switch (r) {
         case -EINVAL:
@@ -57,13 +77,15 @@ static const char *result_word(Unroot__Helper__Status s) {
 
 static int send_reply(int fd, const Peer *peer, const char *action, const char *target, int r,
                       const ErrorInfo *e, const HelperRequest *req, OpResult *res) {
+        /* res is only passed once the operation ran. */
+        bool executed = res != NULL;
         Unroot__Helper__HelperReply reply = UNROOT__HELPER__HELPER_REPLY__INIT;
         Unroot__Helper__EnrollReply enroll = UNROOT__HELPER__ENROLL_REPLY__INIT;
         Unroot__Helper__UnenrollReply unenroll = UNROOT__HELPER__UNENROLL_REPLY__INIT;
         int k;
 
         if (r < 0) {
-                reply.status = status_from_errno(r);
+                reply.status = executed ? status_from_op_errno(r) : status_from_errno(r);
                 reply.message = (char *) (e && e->message[0] ? e->message : strerror(-r));
                 if (e && e->field[0])
                         reply.field = (char *) e->field;

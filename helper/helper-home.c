@@ -46,7 +46,9 @@ static int open_root(const char *root) {
         return fd < 0 ? -errno : fd;
 }
 
-static int mkdir_handed_over(int parentfd, const char *name, mode_t mode, uid_t uid, gid_t gid, int *ret) {
+/* Creates (or opens) a root-owned directory of the skeleton; refuses symlinks and directories that
+ * belong to somebody else. */
+static int mkdir_skeleton(int parentfd, const char *name, mode_t mode, uid_t uid, int *ret) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
@@ -61,10 +63,13 @@ static int mkdir_handed_over(int parentfd, const char *name, mode_t mode, uid_t 
          * one already handed over. */
         if (st.st_uid != 0 && st.st_uid != uid)
                 return -EEXIST;
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
+static int hand_over(int fd, mode_t mode, uid_t uid, gid_t gid) {
         if (fchmod(fd, mode) < 0 || fchown(fd, uid, gid) < 0)
                 return -errno;
-        if (ret)
-                *ret = TAKE_FD(fd);
         return 0;
 }
 
@@ -85,7 +90,9 @@ int home_ensure(const char *root, const char *statedir, const char *name, uid_t 
 
         if (mkdirat(statefd, name, 0700) < 0 && errno != EEXIST)
                 return error_set(e, -errno, "", "cannot create %s/%s: %m", sd, name);
-        homefd = openat(statefd, name, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* O_PATH: a handed-over home is 0711, which the helper (no CAP_DAC_READ_SEARCH) may not
+         * read; it only needs to see who owns it. */
+        homefd = openat(statefd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (homefd < 0)
                 return error_set(e, -errno, "", "cannot open %s/%s (a symlink or not a directory?): %m", sd, name);
         if (fstat(homefd, &st) < 0)
@@ -96,19 +103,41 @@ int home_ensure(const char *root, const char *statedir, const char *name, uid_t 
         if (st.st_uid != 0)
                 return error_set(e, -EEXIST, "name", "home %s/%s exists and belongs to uid %u, not to %s",
                                  sd, name, (unsigned) st.st_uid, name);
+        {
+                /* Root-owned, so ours: reopen the pinned inode for real. */
+                int fd = openat(homefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return error_set(e, -errno, "", "cannot open %s/%s: %m", sd, name);
+                safe_close(homefd);
+                homefd = fd;
+        }
 
-        /* Still ours (new, or left by a crash): fill it, hand the children over, the home last. */
-        r = mkdir_handed_over(homefd, ".config", 0700, uid, gid, &configfd);
-        if (r >= 0)
-                r = mkdir_handed_over(configfd, "containers", 0700, uid, gid, &containersfd);
-        if (r >= 0)
-                r = mkdir_handed_over(containersfd, "systemd", 0700, uid, gid, NULL);
-        if (r >= 0)
-                r = mkdir_handed_over(homefd, ".local", 0700, uid, gid, NULL);
-        if (r < 0)
-                return error_set(e, r, "", "cannot prepare home %s/%s: %s", sd, name, strerror(-r));
-        if (fchmod(homefd, HOME_MODE) < 0 || fchown(homefd, uid, gid) < 0)
-                return error_set(e, -errno, "", "cannot hand home %s/%s over: %m", sd, name);
+        /* Still ours (new, or left by a crash): build the skeleton while everything is root-owned
+         * (the helper has no CAP_DAC_OVERRIDE to write into the account's 0700 directories), then
+         * hand it over from the bottom up, the home last. */
+        {
+                _cleanup_close_ int systemdfd = -EBADF, localfd = -EBADF;
+
+                r = mkdir_skeleton(homefd, ".config", 0700, uid, &configfd);
+                if (r >= 0)
+                        r = mkdir_skeleton(configfd, "containers", 0700, uid, &containersfd);
+                if (r >= 0)
+                        r = mkdir_skeleton(containersfd, "systemd", 0700, uid, &systemdfd);
+                if (r >= 0)
+                        r = mkdir_skeleton(homefd, ".local", 0700, uid, &localfd);
+                if (r >= 0)
+                        r = hand_over(systemdfd, 0700, uid, gid);
+                if (r >= 0)
+                        r = hand_over(containersfd, 0700, uid, gid);
+                if (r >= 0)
+                        r = hand_over(configfd, 0700, uid, gid);
+                if (r >= 0)
+                        r = hand_over(localfd, 0700, uid, gid);
+                if (r >= 0)
+                        r = hand_over(homefd, HOME_MODE, uid, gid);
+                if (r < 0)
+                        return error_set(e, r, "", "cannot prepare home %s/%s: %s", sd, name, strerror(-r));
+        }
 
         (void) change_list_add(changes, "created home %s/%s (mode 0711)", sd, name);
         return 1;

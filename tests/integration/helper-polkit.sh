@@ -94,7 +94,7 @@ start_polkitd() {
         echo "polkitd did not appear on the bus:"; cat "$T/polkitd.log"; return 1
 }
 start_polkitd || { fail "polkitd starts on the private bus"; echo "$PASS passed, $FAIL failed"; exit 1; }
-pass "polkitd $("$POLKITD" --version 2>/dev/null | head -1) on a private system bus"
+pass "polkitd on a private system bus"
 
 # --- the target tree and the helper, one process per connection like Accept=yes
 R=$T/root
@@ -124,7 +124,7 @@ expect_rc() { # expect_rc RC DESC CMD...
 }
 
 # 1. root is always authorized
-expect_rc 0 "root enrolls container-db" "$AGENTCTL" --no-ask-password enroll container-db --no-wait
+expect_rc 0 "root enrolls container-db" "$AGENTCTL" --no-ask-password enroll --no-wait container-db
 grep -q '^container-db:x:[0-9]*:[0-9]*:unroot service account:/var/lib/unroot/container-db:/usr/sbin/nologin$' "$R/etc/passwd" \
         && pass "passwd line for container-db" || fail "passwd line for container-db"
 grep -q '^container-db:[0-9]*:65536$' "$R/etc/subuid" && pass "subuid range" || fail "subuid range"
@@ -135,26 +135,26 @@ grep -q '^container-db:[0-9]*:65536$' "$R/etc/subgid" && pass "subgid range" || 
 
 # 2. idempotent
 before=$(etc_sum)
-expect_rc 0 "second enroll succeeds" "$AGENTCTL" --no-ask-password enroll container-db --no-wait
+expect_rc 0 "second enroll succeeds" "$AGENTCTL" --no-ask-password enroll --no-wait container-db
 echo "$LAST_OUT" | grep -qi unchanged && pass "second enroll reports unchanged" || fail "second enroll does not say unchanged"
 [ "$(etc_sum)" = "$before" ] && pass "second enroll leaves /etc byte-identical" || fail "second enroll changed /etc"
 
 # 3. a member of unroot-admins, through the example rule, without a password
-expect_rc 0 "unroot-admins member enrolls container-web" run_as unroot-itest-admin "$AGENTCTL" --no-ask-password enroll container-web --no-wait
+expect_rc 0 "unroot-admins member enrolls container-web" run_as unroot-itest-admin "$AGENTCTL" --no-ask-password enroll --no-wait container-web
 grep -q '^container-web:' "$R/etc/passwd" && pass "container-web created" || fail "container-web missing"
 
 # 4. anyone else is refused and nothing changes
 before=$(etc_sum)
-expect_rc 3 "an unprivileged user is refused" run_as unroot-itest-user "$AGENTCTL" --no-ask-password enroll container-evil --no-wait
-echo "$LAST_OUT" | grep -q "not authorized for org.unroot.helper.enroll" && pass "refusal names the action and what to do" \
+expect_rc 3 "an unprivileged user is refused" run_as unroot-itest-user "$AGENTCTL" --no-ask-password enroll --no-wait container-evil
+echo "$LAST_OUT" | grep -qE "(not authorized|authentication required) for org.unroot.helper.enroll" && pass "refusal names the action and what to do" \
         || fail "refusal message: $LAST_OUT"
 [ "$(etc_sum)" = "$before" ] && pass "/etc byte-identical after the refusal" || fail "/etc changed after a refused request"
 [ ! -e "$R/var/lib/unroot/container-evil" ] && pass "no home for the refused account" || fail "home created for a refused request"
 
 # 5. bad input from an authorized caller: clear error, nothing changed
 before=$(etc_sum)
-expect_rc 2 "invalid name refused" "$AGENTCTL" --no-ask-password enroll '../x' --no-wait
-expect_rc 4 "reserved name refused" "$AGENTCTL" --no-ask-password enroll daemon --no-wait
+expect_rc 2 "invalid name refused" "$AGENTCTL" --no-ask-password enroll --no-wait '../x'
+expect_rc 4 "reserved name refused" "$AGENTCTL" --no-ask-password enroll --no-wait daemon
 [ "$(etc_sum)" = "$before" ] && pass "/etc byte-identical after bad input" || fail "/etc changed after bad input"
 
 # 6. the audit trail: one record per request with the peer uid
@@ -164,12 +164,12 @@ grep -q 'audit: peer_uid=64992 .*action=org.unroot.helper.enroll target=containe
 # 7. polkit unreachable: deny, never allow
 kill "$POLKIT_PID"; wait "$POLKIT_PID" 2>/dev/null
 before=$(etc_sum)
-expect_rc 3 "with polkitd down, an admin is denied" run_as unroot-itest-admin "$AGENTCTL" --no-ask-password enroll container-late --no-wait
+expect_rc 3 "with polkitd down, an admin is denied" run_as unroot-itest-admin "$AGENTCTL" --no-ask-password enroll --no-wait container-late
 [ "$(etc_sum)" = "$before" ] && pass "/etc byte-identical with polkitd down" || fail "/etc changed with polkitd down"
 start_polkitd || fail "polkitd restarts"
 
 # 8. unenroll --purge removes the account again
-expect_rc 0 "unenroll --purge container-web" "$AGENTCTL" --no-ask-password unenroll container-web --purge
+expect_rc 0 "unenroll --purge container-web" "$AGENTCTL" --no-ask-password unenroll --purge container-web
 grep -q '^container-web:' "$R/etc/passwd" "$R/etc/group" "$R/etc/subuid" "$R/etc/subgid" \
         && fail "container-web still present after purge" || pass "container-web gone after purge"
 [ ! -e "$R/var/lib/unroot/container-web" ] && pass "home removed by purge" || fail "home still there after purge"
