@@ -140,9 +140,10 @@ static int wait_for_agent(const char *home, unsigned timeout_sec, AgentStatusRes
                 (void) agent_query_status(path, t, ret);
                 if (ret->state == AGENT_STATE_ANSWERING || ret->state == AGENT_STATE_REFUSED)
                         return 0;
-                if (now_ms() + AGENT_POLL_INTERVAL_MS > deadline)
+                now = now_ms();
+                if (now >= deadline)
                         return -ETIMEDOUT;
-                (void) sleep_ms(AGENT_POLL_INTERVAL_MS);
+                (void) sleep_ms((int) MIN(deadline - now, (uint64_t) AGENT_POLL_INTERVAL_MS));
         }
 }
 
@@ -258,7 +259,7 @@ static int verb_enroll(int argc, char *argv[]) {
         int c, r, ex;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_SUBIDS:
                         if (safe_atou32(optarg, &subids) < 0 || subids == 0)
@@ -374,7 +375,7 @@ static int verb_unenroll(int argc, char *argv[]) {
         int c, r, ex;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_PURGE:
                         purge = true;
@@ -439,7 +440,7 @@ static int verb_status(int argc, char *argv[]) {
         int c, r, ex = AGENTCTL_EXIT_SUCCESS;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 if (!common_option(c))
                         return AGENTCTL_EXIT_USAGE;
         if (optind + 1 < argc)
