@@ -167,6 +167,56 @@ check "agent exits 0 on SIGTERM" test $rc = 0
 "$CTL" --json status ut-svc >"$TMP/out" 2>&1
 check "stopped agent: not running" contains "$TMP/out" "\"state\":\"not running\""
 
+# --- the user manager's state, user@UID.service and socket activation ---------------------------
+FAKE_MGR=$BUILD/tests/agent/fake-manager
+mkdir -p "$TMP/rt/systemd"
+"$FAKE_MGR" "$TMP/rt/systemd/private" degraded 2>"$TMP/mgr.err" &
+MGR_PID=$!
+"$FAKE_MGR" "$TMP/sysbus" running "user@$SVC_UID.service" active 2>"$TMP/sysbus.err" &
+SYSBUS_PID=$!
+for _ in $(seq 100); do [ -S "$TMP/rt/systemd/private" ] && [ -S "$TMP/sysbus" ] && break; sleep 0.02; done
+"$PROBE" "$TMP/notify.sock" notify-wait >"$TMP/notify" 2>&1 &
+NOTIFY_PID=$!
+for _ in $(seq 100); do [ -S "$TMP/notify.sock" ] && break; sleep 0.02; done
+setpriv --reuid=ut-svc --regid=ut-svc --init-groups env -i PATH=/usr/bin:/bin HOME="$TMP/home/ut-svc" \
+        XDG_RUNTIME_DIR="$TMP/rt" NOTIFY_SOCKET="$TMP/notify.sock" "$AGENT" 2>"$TMP/agent.log" &
+AGENT_PID=$!
+wait "$NOTIFY_PID"
+check "agent sends READY=1 to \$NOTIFY_SOCKET" contains "$TMP/notify" "READY=1"
+"$PROBE" "$SOCK" status >"$TMP/out" 2>&1
+check "agent reads SystemState from the manager's private socket" \
+        contains "$TMP/out" "account=ut-svc uid=$SVC_UID manager_state=degraded version=$VERSION"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TMP/sysbus "$CTL" --json status ut-svc >"$TMP/out" 2>&1
+check "agentctl reads user@UID.service ActiveState from the system bus" contains "$TMP/out" '"user_manager":"active"'
+check "agentctl shows the agent's manager state" contains "$TMP/out" '"manager_state":"degraded"'
+kill "$SYSBUS_PID"; wait "$SYSBUS_PID" 2>/dev/null
+"$FAKE_MGR" "$TMP/sysbus" running "user@1.service" active 2>"$TMP/sysbus.err" &
+SYSBUS_PID=$!
+for _ in $(seq 100); do [ -S "$TMP/sysbus" ] && break; sleep 0.02; done
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TMP/sysbus "$CTL" --json status ut-svc >"$TMP/out" 2>&1
+check "a user@UID.service that is not loaded is inactive" contains "$TMP/out" '"user_manager":"inactive"'
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TMP/nonexistent "$CTL" --json status ut-svc >"$TMP/out" 2>&1
+check "no system bus: unknown" contains "$TMP/out" '"user_manager":"unknown"'
+kill "$SYSBUS_PID" "$MGR_PID" "$AGENT_PID"; wait "$SYSBUS_PID" "$MGR_PID" "$AGENT_PID" 2>/dev/null; AGENT_PID=
+
+if command -v systemd-socket-activate >/dev/null; then
+        systemd-socket-activate --seqpacket -l "$TMP/act.sock" "$AGENT" 2>"$TMP/act.log" &
+        ACT_PID=$!
+        for _ in $(seq 100); do [ -S "$TMP/act.sock" ] && break; sleep 0.02; done
+        "$PROBE" "$TMP/act.sock" status >"$TMP/out" 2>&1
+        check "socket activation: the passed SEQPACKET socket is served" contains "$TMP/out" "status=0 "
+        kill "$ACT_PID"; wait "$ACT_PID" 2>/dev/null
+        systemd-socket-activate -l "$TMP/stream.sock" "$AGENT" 2>"$TMP/act.log" &
+        ACT_PID=$!
+        for _ in $(seq 100); do [ -S "$TMP/stream.sock" ] && break; sleep 0.02; done
+        "$PROBE" "$TMP/stream.sock" stream
+        wait "$ACT_PID"; rc=$?
+        check "socket activation: a stream socket is refused (exit $rc)" test $rc = 1
+        check "socket activation: says why" contains "$TMP/act.log" "is not a listening AF_UNIX SOCK_SEQPACKET socket"
+else
+        echo "# systemd-socket-activate not installed, socket activation not tested"
+fi
+
 # --- agentctl against a fake helper -------------------------------------------------------------
 export UNROOT_HELPER_SOCKET=$TMP/helper.sock
 FAKE_PID=

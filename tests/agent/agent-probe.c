@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Sends one hand-made datagram to an agent socket and prints the reply's status and message, for
  * the host tests:  agent-probe SOCKET status|garbage|wrong-version|no-op|unknown-field|oversized|silent
+ * (also: agent-probe PATH notify-wait: print the first sd_notify() datagram sent to PATH;
+ *        agent-probe PATH stream: connect a stream socket and exit)
  * Prints "status=N field=F message=M", or "closed" if the agent closed without a reply. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,6 +31,38 @@ int main(int argc, char *argv[]) {
         }
         what = argv[2];
         strcpy(sa.sun_path, argv[1]);
+
+        if (strcmp(what, "notify-wait") == 0) {
+                /* Be the NOTIFY_SOCKET: print the first sd_notify() datagram. */
+                char msg[4096];
+                struct timeval tv = { .tv_sec = 10 };
+                ssize_t n;
+
+                (void) unlink(argv[1]);
+                fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(argv[1], 0666) < 0 ||
+                    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+                        perror("agent-probe: notify socket");
+                        return 1;
+                }
+                n = recv(fd, msg, sizeof msg - 1, 0);
+                if (n < 0) {
+                        perror("agent-probe: recv");
+                        return 1;
+                }
+                msg[n] = 0;
+                printf("%s\n", msg);
+                return 0;
+        }
+        if (strcmp(what, "stream") == 0) {
+                /* Knock on a stream socket (to make systemd-socket-activate start its command). */
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                        perror("agent-probe: connect");
+                        return 1;
+                }
+                return 0;
+        }
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
                 perror("agent-probe: connect");
@@ -74,8 +110,12 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "agent-probe: undecodable reply\n");
                 return 1;
         }
-        printf("status=%d field=%s message=%s\n", (int) reply->status, reply->field ? reply->field : "",
+        printf("status=%d field=%s message=%s", (int) reply->status, reply->field ? reply->field : "",
                reply->message ? reply->message : "");
+        if (reply->result_case == UNROOT__AGENT__AGENT_REPLY__RESULT_STATUS_REPLY)
+                printf(" account=%s uid=%u manager_state=%s version=%s", reply->status_reply->account,
+                       reply->status_reply->uid, reply->status_reply->manager_state, reply->status_reply->version);
+        printf("\n");
         unroot__agent__agent_reply__free_unpacked(reply, NULL);
         free(buf);
         free(out);
