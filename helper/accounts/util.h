@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Small basics only this library needs. */
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "macro.h"
+
+/* Writes a C-escaped, NUL-terminated rendering of s[0..n) into buf (truncated to fit). */
+void cescape_span(const char *s, size_t n, char *buf, size_t bufsz);
+
+/* Reads a whole regular file from fd (at most max bytes, else -EFBIG). *ret is NUL-terminated. */
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/* Writes all of buf, retrying short writes and EINTR. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* Opens <root>/etc as a directory fd without following a symlink at "etc". */
+int open_etc_dir(const char *root, int *ret_fd);
+/* Root-relative display path "/etc/<file>". */
+static inline bool root_is_live(const char *root) {
+        return !root || root[0] == 0 || streq(root, "/");
+}
+
+/* NULL-terminated string vectors. */
+char **strv_free(char **l);
+size_t strv_length(char *const *l);
+int strv_push(char ***l, char *s); /* takes s; frees it on failure */
+bool strv_contains(char *const *l, const char *s);
+/* Splits s on c (no empty-field squashing except that "" gives an empty vector). */
+int strv_split_char(const char *s, char c, char ***ret);
+/* Joins with c. */
+int strv_join_char(char *const *l, char c, char **ret);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+uint64_t now_usec(void);
+
+static inline char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}
+static inline bool endswith_slash(const char *s) {
+        size_t n = strlen(s);
+        return n > 0 && s[n - 1] == '/';
+}
+
+#define TAKE_STRUCT(s)                           \
+        ({                                       \
+                typeof(s) _take_s = (s);         \
+                (s) = (typeof(s)) {};            \
+                _take_s;                         \
+        })
