@@ -106,7 +106,7 @@ static void connection_answer(Connection *c, const char *manager_state) {
                 log_warning_errno(r, "Cannot look up account '%s', ignoring: %s", name, e.message);
                 note = "subordinate id ranges unavailable";
         } else if (!acct.have_ranges)
-                note = "subordinate id ranges unavailable";
+                note = e.message[0] ? e.message : "subordinate id ranges unavailable";
 
         r = agent_reply_status(c->fd, name, s->self_uid, r < 0 ? NULL : &acct, manager_state, note);
         if (r < 0)

@@ -15,6 +15,7 @@ void account_status_done(AccountStatus *s) {
                 return;
         free(s->name);
         free(s->error);
+        free(s->ranges_error);
         agent_account_done(&s->account);
         free(s->user_manager);
         agent_status_result_done(&s->agent);
@@ -72,6 +73,11 @@ int account_status_collect(sd_bus *system_bus, const char *name, int agent_timeo
                 return s->error ? 0 : -ENOMEM;
         }
         s->found = true;
+        if (!s->account.have_ranges) {
+                s->ranges_error = strdup(e.message[0] ? e.message : "subordinate id ranges unavailable");
+                if (!s->ranges_error)
+                        return -ENOMEM;
+        }
 
         /* logind keeps one empty file per lingering user; its presence is the setting. */
         if (asprintf(&lpath, "%s/%s", linger_dir(), name) < 0)
@@ -193,6 +199,8 @@ void account_status_write_json(const AccountStatus *s, FILE *f) {
         write_range(f, s->account.have_ranges, s->account.subuid_start, s->account.subuid_count);
         fputs(",\"subgid\":", f);
         write_range(f, s->account.have_ranges, s->account.subgid_start, s->account.subgid_count);
+        fputs(",\"ranges_error\":", f);
+        json_write_string(f, s->ranges_error);
         fprintf(f, ",\"linger\":%s,\"user_manager\":", s->linger ? "true" : "false");
         json_write_string(f, s->user_manager);
         fputs(",\"agent\":", f);

@@ -16,6 +16,7 @@ typedef struct AccountStatus {
         bool found;          /* false: the user does not exist (error says why) */
         char *error;
         AgentAccount account;
+        char *ranges_error;  /* why the ranges are unknown (account.have_ranges false) */
         bool linger;
         char *user_manager;  /* ActiveState of user@UID.service, or "unknown" */
         AgentStatusResult agent;

@@ -130,7 +130,7 @@ static void test_status_json(void **state) {
                 "{\"accounts\":[{\"name\":\"container-db\",\"found\":true,\"uid\":990,\"gid\":990,"
                 "\"home\":\"/var/lib/unroot/container-db\",\"ranges_known\":true,"
                 "\"subuid\":{\"start\":100000,\"count\":65536},\"subgid\":{\"start\":100000,\"count\":65536},"
-                "\"linger\":true,\"user_manager\":\"active\",\"agent\":{\"state\":\"answering\",\"version\":\"0.1.0\","
+                "\"ranges_error\":null,\"linger\":true,\"user_manager\":\"active\",\"agent\":{\"state\":\"answering\",\"version\":\"0.1.0\","
                 "\"manager_state\":\"running\",\"message\":null}},"
                 "{\"name\":\"gone\\\"x\",\"found\":false,\"error\":\"no such user\"}]}\n");
         free(buf);
