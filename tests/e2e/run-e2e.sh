@@ -12,7 +12,10 @@ TEST=${3:?test script}
 
 STAGE=$BUILD/e2e-stage
 if [ ! -d "$STAGE/build" ]; then
-        meson setup "$STAGE/build" "$SRC" -Dprefix=/usr -Dtests=false -Dbuildtype=debugoptimized >/dev/null
+        # Debian 12 is merged-/usr: /lib is a symlink, and a tarball with a real lib/ directory would
+        # replace it in the guest. Install units below /usr/lib.
+        meson setup "$STAGE/build" "$SRC" -Dprefix=/usr -Dtests=false -Dbuildtype=debugoptimized \
+                -Dsystemdsystemunitdir=/usr/lib/systemd/system >/dev/null
 fi
 ninja -C "$STAGE/build" >/dev/null
 rm -rf "$STAGE/root" "$STAGE/payload"
