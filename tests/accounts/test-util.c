@@ -86,7 +86,12 @@ static void write_path(const char *path, const char *data, size_t len, mode_t mo
 void test_write_file(const char *root, const char *file, const char *data, size_t len) {
         char path[PATH_MAX];
 
-        xsprintf(path, strchr(file, '/') ? "%s/%s" : "%s/etc/%s", root, file);
+        assert_non_null(root);
+        assert_non_null(file);
+        if (strchr(file, '/'))
+                xsprintf(path, "%s/%s", root, file);
+        else
+                xsprintf(path, "%s/etc/%s", root, file);
         write_path(path, data, len, strstr(file, "shadow") ? 0640 : 0644);
 }
 
