@@ -144,23 +144,24 @@ static void connection_handle(Connection *c) {
 
         /* The socket said it is readable, so do not wait: a peer gets one datagram. */
         r = frame_recv(c->fd, FRAME_REQUEST_MAX, 0, &buf, &len);
-        if (r == -EMSGSIZE) {
-                (void) agent_reply_error(c->fd, UNROOT__AGENT__AGENT_STATUS__AGENT_INVALID, NULL,
-                                         "request exceeds the size limit");
-                goto done;
-        }
-        if (r < 0) {
+        if (r < 0 && r != -EMSGSIZE) {
                 log_debug_errno(r, "Dropping connection from pid %i: %m", (int) c->cred.pid);
                 goto done;
         }
 
-        /* A refused peer's bytes are never decoded: the only thing it gets is the refusal. */
+        /* A refused peer's bytes are never decoded, and it learns nothing about them either: the
+         * only thing it gets is the refusal. */
         if (c->access == AGENT_ACCESS_DENIED) {
                 log_notice("Refused uid %u (pid %i): not root, not uid %u, not in group '%s'.",
                            (unsigned) c->cred.uid, (int) c->cred.pid, (unsigned) c->server->self_uid,
                            UNROOT_ADMINS_GROUP);
                 (void) agent_reply_error(c->fd, UNROOT__AGENT__AGENT_STATUS__AGENT_DENIED, NULL,
                                          AGENT_ACCESS_DENIED_MESSAGE);
+                goto done;
+        }
+        if (r == -EMSGSIZE) {
+                (void) agent_reply_error(c->fd, UNROOT__AGENT__AGENT_STATUS__AGENT_INVALID, NULL,
+                                         "request exceeds the size limit");
                 goto done;
         }
 
