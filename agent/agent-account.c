@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "agent-account.h"
 #include "macro.h"
 
@@ -36,11 +37,10 @@ int agent_user_name(uid_t uid, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int agent_account_lookup(const char *root, const char *name, AgentAccount *ret, ErrorInfo *e) {
+static int account_from_nss(const char *name, AgentAccount *ret, ErrorInfo *e) {
         AgentAccount a = {};
         struct passwd *pw;
 
-        (void) root;
         errno = 0;
         pw = getpwnam(name);
         if (!pw)
@@ -53,8 +53,43 @@ int agent_account_lookup(const char *root, const char *name, AgentAccount *ret, 
         }
         a.uid = pw->pw_uid;
         a.gid = pw->pw_gid;
-        /* The ranges come from the account library (accounts_lookup()) once it is linked in. */
-        a.have_ranges = false;
+        *ret = a;
+        return 0;
+}
+
+int agent_account_lookup(const char *root, const char *name, AgentAccount *ret, ErrorInfo *e) {
+        _cleanup_(account_info_done) AccountInfo info = {};
+        ErrorInfo ae = {};
+        AgentAccount a = {};
+        int r;
+
+        /* The account library is the one reader of /etc/subuid and /etc/subgid. */
+        r = accounts_lookup(root, name, &info, &ae);
+        if (r == -ENOENT || r == -EPERM || r == -EINVAL || r == -EEXIST) {
+                if (e)
+                        *e = ae;
+                return r;
+        }
+        if (r < 0) {
+                /* It reads the account files under /etc/.pwd.lock and with /etc/shadow, which only
+                 * root can do. Unprivileged (the agent itself, agentctl run by an admin) we still
+                 * show who the account is, from NSS, and say the ranges are unknown. */
+                r = account_from_nss(name, ret, e);
+                if (r < 0)
+                        return r;
+                (void) error_set(e, 0, "subuid", "subordinate id ranges unavailable: %s", ae.message);
+                return 0;
+        }
+
+        a.name = TAKE_PTR(info.name);
+        a.home = TAKE_PTR(info.home);
+        a.uid = info.uid;
+        a.gid = info.gid;
+        a.have_ranges = true;
+        a.subuid_start = info.subuid.start;
+        a.subuid_count = info.subuid.count;
+        a.subgid_start = info.subgid.start;
+        a.subgid_count = info.subgid.count;
         *ret = a;
         return 0;
 }

@@ -109,6 +109,8 @@ check "root: status exits 0" test $rc = 0
 check "root: agent answering" contains "$TMP/out" "\"agent\":{\"state\":\"answering\",\"version\":\"$VERSION\",\"manager_state\":\"unavailable\""
 check "root: uid in status" contains "$TMP/out" "{\"name\":\"ut-svc\",\"found\":true,\"uid\":$SVC_UID,"
 check "root: linger off without a linger file" contains "$TMP/out" "\"linger\":false"
+check "root: ranges from the account library" contains "$TMP/out" \
+        '"ranges_known":true,"subuid":{"start":300000,"count":65536},"subgid":{"start":400000,"count":65536},"ranges_error":null'
 
 touch "$TMP/linger/ut-svc"
 "$CTL" status ut-svc >"$TMP/out" 2>&1; rc=$?
@@ -125,6 +127,9 @@ check "agent logs the refusal" contains "$TMP/agent.log" "Refused uid $OUT_UID"
 
 as ut-adm "$CTL" --json status ut-svc >"$TMP/out" 2>&1
 check "unroot-admins member: answered" contains "$TMP/out" "\"state\":\"answering\""
+# The account library reads /etc under /etc/.pwd.lock and with /etc/shadow: root only, for now.
+check "unprivileged agentctl: ranges unknown, with the reason" contains "$TMP/out" \
+        '"ranges_known":false,"subuid":null,"subgid":null,"ranges_error":"subordinate id ranges unavailable: '
 as ut-svc "$CTL" --json status ut-svc >"$TMP/out" 2>&1
 check "the account itself: answered" contains "$TMP/out" "\"state\":\"answering\""
 
@@ -149,6 +154,8 @@ check "probe: unknown field refused" contains "$TMP/out" "status=1 field= messag
 check "probe: oversized datagram refused" contains "$TMP/out" "status=1 field= message=request exceeds the size limit"
 as ut-out "$PROBE" "$SOCK" garbage >"$TMP/out" 2>&1
 check "probe: an outsider's garbage is not decoded, only refused" contains "$TMP/out" "status=2 "
+as ut-out "$PROBE" "$SOCK" oversized >"$TMP/out" 2>&1
+check "probe: an outsider's oversized datagram is refused too" contains "$TMP/out" "status=2 "
 
 # A peer that connects and says nothing must not hold up anyone else (event loop, no blocking read).
 "$PROBE" "$SOCK" silent >"$TMP/silent" 2>&1 &
