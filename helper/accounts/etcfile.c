@@ -140,10 +140,15 @@ static int file_add_line(EtcFile *f, const char *raw, size_t n, unsigned line_no
         EtcLine *p, *l;
         int r;
 
-        p = reallocarray(f->lines, f->n_lines + 1, sizeof(EtcLine));
-        if (!p)
-                return -ENOMEM;
-        f->lines = p;
+        if (f->n_lines >= f->n_alloc) {
+                /* Geometric growth: 10,000-line subuid files are parsed in linear time. */
+                size_t na = f->n_alloc ? f->n_alloc * 2 : 64;
+                p = reallocarray(f->lines, na, sizeof(EtcLine));
+                if (!p)
+                        return -ENOMEM;
+                f->lines = p;
+                f->n_alloc = na;
+        }
         l = &f->lines[f->n_lines];
         *l = (EtcLine) { .line_no = line_no };
         l->raw = malloc(n + 1);

@@ -57,7 +57,7 @@ typedef struct EtcFile {
         char *orig;           /* the bytes as loaded, for the "-" backup */
         size_t orig_len;
         EtcLine *lines;
-        size_t n_lines;
+        size_t n_lines, n_alloc;
         bool changed;
 } EtcFile;
 

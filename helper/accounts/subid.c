@@ -136,38 +136,44 @@ int subid_file_check(const EtcFile *f, ErrorInfo *e) {
                          etc_kind_file(f->kind), l->line_no, l->why);
 }
 
+static bool owned_by(const EtcLine *l, const char *name, const char *uidstr) {
+        return !l->deleted && l->type == LINE_RECORD && (streq(l->fields[0], name) || streq(l->fields[0], uidstr));
+}
+
 bool subid_line_owned(const EtcFile *f, size_t i, const char *name, uint32_t uid) {
-        const EtcLine *l = &f->lines[i];
         char buf[16];
 
-        if (l->deleted || l->type != LINE_RECORD)
-                return false;
-        if (streq(l->fields[0], name))
-                return true;
         (void) snprintf(buf, sizeof buf, "%" PRIu32, uid);
-        return streq(l->fields[0], buf);
+        return owned_by(&f->lines[i], name, buf);
 }
 
 uint64_t subid_owner_total(const EtcFile *f, const char *name, uint32_t uid, SubidRange *ret_first) {
         uint64_t total = 0;
         bool first = true;
+        char buf[16];
 
+        (void) snprintf(buf, sizeof buf, "%" PRIu32, uid);
         if (ret_first)
                 *ret_first = (SubidRange) {};
         for (size_t i = 0; i < f->n_lines; i++) {
-                if (!subid_line_owned(f, i, name, uid))
+                const EtcLine *l = &f->lines[i];
+                if (!owned_by(l, name, buf))
                         continue;
-                total += f->lines[i].id[1];
-                if (first && ret_first)
-                        *ret_first = (SubidRange) { f->lines[i].id[0], f->lines[i].id[1] };
-                first = false;
+                total += l->id[1];
+                if (first && ret_first && l->id[1] > 0) {
+                        *ret_first = (SubidRange) { l->id[0], l->id[1] };
+                        first = false;
+                }
         }
         return total;
 }
 
 SubidRange subid_owner_last(const EtcFile *f, const char *name, uint32_t uid) {
+        char buf[16];
+
+        (void) snprintf(buf, sizeof buf, "%" PRIu32, uid);
         for (size_t i = f->n_lines; i > 0; i--)
-                if (subid_line_owned(f, i - 1, name, uid) && f->lines[i - 1].id[1] > 0)
+                if (owned_by(&f->lines[i - 1], name, buf) && f->lines[i - 1].id[1] > 0)
                         return (SubidRange) { f->lines[i - 1].id[0], f->lines[i - 1].id[1] };
         return (SubidRange) {};
 }

@@ -570,6 +570,68 @@ static void test_partial_lookup(void **state) {
         free(ng);
 }
 
+/* §5.3: parallel enrolls of the same and of different names serialize on the lock: one line per
+ * account, unique ids, pairwise-disjoint ranges, and every name's membership exactly once. */
+static void test_parallel(void **state) {
+        const char *root = *state;
+        enum { NAMES = 6, PER_NAME = 3 };
+        pid_t pids[NAMES * PER_NAME];
+        char name[32];
+
+        for (int i = 0; i < NAMES * PER_NAME; i++) {
+                pids[i] = fork();
+                assert_true(pids[i] >= 0);
+                if (pids[i] == 0) {
+                        ErrorInfo e = {};
+                        snprintf(name, sizeof name, "svc%d", i % NAMES);
+                        accounts_set_lock_timeout_usec(60ULL * 1000000ULL);
+                        int r = accounts_enroll(root, name, 65536, NULL, NULL, NULL, NULL, &e);
+                        _exit(r >= 0 ? 0 : 1);
+                }
+        }
+        for (int i = 0; i < NAMES * PER_NAME; i++) {
+                int status;
+                assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+                assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+        test_assert_no_temp_files(root);
+
+        AccountInfo info[NAMES];
+        for (int i = 0; i < NAMES; i++) {
+                ErrorInfo e = {};
+                ChangeList ch = {};
+                snprintf(name, sizeof name, "svc%d", i);
+                assert_int_equal(accounts_lookup(root, name, &info[i], &e), 0);
+                assert_int_equal(info[i].subuid_total, 65536); /* exactly one range each */
+                assert_int_equal(info[i].subgid_total, 65536);
+                assert_int_equal(accounts_enroll(root, name, 65536, NULL, NULL, NULL, &ch, &e), 0);
+                assert_int_equal(ch.n, 0);
+                for (int j = 0; j < i; j++) {
+                        assert_int_not_equal(info[i].uid, info[j].uid);
+                        assert_int_not_equal(info[i].gid, info[j].gid);
+                        assert_true(info[i].subuid.start + info[i].subuid.count <= info[j].subuid.start ||
+                                    info[j].subuid.start + info[j].subuid.count <= info[i].subuid.start);
+                        assert_true(info[i].subgid.start + info[i].subgid.count <= info[j].subgid.start ||
+                                    info[j].subgid.start + info[j].subgid.count <= info[i].subgid.start);
+                }
+        }
+        for (int i = 0; i < NAMES; i++)
+                account_info_done(&info[i]);
+        char **l = NULL;
+        assert_int_equal(accounts_list(root, &l, NULL), 0);
+        size_t n = 0;
+        while (l[n])
+                n++;
+        assert_int_equal(n, NAMES);
+        strv_free_accounts(l);
+        char *pw = test_read_file(root, "passwd", NULL);
+        size_t lines = 0;
+        for (char *c = pw; *c; c++)
+                lines += *c == '\n';
+        assert_int_equal(lines, 9 + NAMES);
+        free(pw);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_golden_and_idempotent, setup, teardown),
@@ -586,6 +648,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lookup_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_partial_lookup, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
         };
         return cmocka_run_group_tests_name("enroll", tests, NULL, NULL);
 }
