@@ -83,7 +83,9 @@ typedef struct AccountsHooks {
 int accounts_enroll(const char *root, const char *name, uint32_t subid_count, const char *statedir,
                     const AccountsHooks *hooks, AccountInfo *ret_info, ChangeList *changes, ErrorInfo *e);
 
-/* -ENOENT if there is no such account (or it is only partially enrolled), -EPERM if a user or group
+/* Takes /etc/.pwd.lock as a read lock when it can; unprivileged callers (who cannot open it, nor read
+ * shadow/gshadow) get an unlocked read of the world-readable files, which is consistent per file.
+ * -ENOENT if there is no such account (or it is only partially enrolled), -EPERM if a user or group
  * of that name exists but is not an unroot account. 0 and ret_info filled otherwise. */
 int accounts_lookup(const char *root, const char *name, AccountInfo *ret_info, ErrorInfo *e);
 

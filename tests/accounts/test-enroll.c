@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -570,6 +571,48 @@ static void test_partial_lookup(void **state) {
         free(ng);
 }
 
+/* The agent and agentctl look accounts up unprivileged: no lock file, no shadow, same answer. */
+static void test_lookup_unprivileged(void **state) {
+        const char *root = *state;
+        char p[4096];
+        int status;
+
+        if (geteuid() != 0) {
+                print_message("# skipped: needs root to drop to nobody\n");
+                return;
+        }
+        assert_int_equal(enroll(root, "container-db", NULL, NULL), 1);
+        assert_int_equal(chmod(root, 0755), 0);
+        xsprintf(p, "%s/etc/shadow", root);
+        assert_int_equal(chmod(p, 0640), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                AccountInfo info = {};
+                ErrorInfo e = {};
+                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(10);
+                if (access(p, R_OK) == 0)
+                        _exit(11); /* the test would prove nothing */
+                int r = accounts_lookup(root, "container-db", &info, &e);
+                if (r != 0)
+                        _exit(12);
+                if (info.uid != 996 || info.subuid.start != 165536 || info.subgid.start != 165536)
+                        _exit(13);
+                account_info_done(&info);
+                if (accounts_lookup(root, "alice", &info, &e) != -EPERM)
+                        _exit(14);
+                /* Writing still needs the lock, and fails cleanly. */
+                if (accounts_enroll(root, "container-web", 65536, NULL, NULL, NULL, NULL, &e) != -EACCES)
+                        _exit(15);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("unprivileged child failed with status %d", WEXITSTATUS(status));
+        test_compare_expected(root, "enroll-debian/expected");
+}
+
 /* §5.3: parallel enrolls of the same and of different names serialize on the lock: one line per
  * account, unique ids, pairwise-disjoint ranges, and every name's membership exactly once. */
 static void test_parallel(void **state) {
@@ -649,6 +692,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_lookup_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_partial_lookup, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lookup_unprivileged, setup, teardown),
         };
         return cmocka_run_group_tests_name("enroll", tests, NULL, NULL);
 }
