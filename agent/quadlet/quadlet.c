@@ -2070,6 +2070,47 @@ int quadlet_install_symlinks(const UnitFile *service, Strv *ret_links, Strv *ret
         return strv_error(ret_links) ?: strv_error(ret_targets);
 }
 
+int quadlet_dropin_dirs(const char *filename, Strv *ret) {
+        _cleanup_free_ char *base = NULL, *inst = NULL;
+        const char *ext = strrchr(filename, '.');
+        _cleanup_strv_ Strv list = {};
+        bool tmpl;
+
+        if (!ext)
+                return -EINVAL;
+        tmpl = unit_file_template_parts(filename, &base, &inst);
+        if (!base || !inst)
+                return -ENOMEM;
+        strv_addf(&list, "%s.d", ext + 1);
+        /* truncations at each '-' of the unit (template) name: "foo-.container.d" … */
+        for (const char *p = base; (p = strchr(p, '-')); p++) {
+                int n = (int) (p - base + 1);
+                strv_addf(&list, "%.*s%s.d", n, base, ext);
+                if (tmpl)
+                        strv_addf(&list, "%.*s@%s.d", n, base, ext);
+        }
+        if (inst[0])
+                strv_addf(&list, "%s@%s.d", base, ext);
+        strv_addf(&list, "%s.d", filename);
+        for (size_t i = list.n; i > 0; i--)
+                strv_add(ret, list.v[i - 1]);
+        return strv_error(ret) ?: strv_error(&list);
+}
+
+void quadlet_sort_units(UnitFile **units, size_t n) {
+        /* insertion sort: stable, and n is small */
+        for (size_t i = 1; i < n; i++) {
+                UnitFile *x = units[i];
+                int ox = quadlet_unit_type_order(quadlet_unit_type_from_filename(strempty(x->filename)));
+                size_t j = i;
+                while (j > 0 && quadlet_unit_type_order(quadlet_unit_type_from_filename(strempty(units[j - 1]->filename))) > ox) {
+                        units[j] = units[j - 1];
+                        j--;
+                }
+                units[j] = x;
+        }
+}
+
 int quadlet_parse_podman_version(const char *s, unsigned *ret) {
         unsigned major = 0, minor = 0;
         const char *p;

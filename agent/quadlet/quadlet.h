@@ -77,5 +77,15 @@ int quadlet_convert(const UnitFile *unit, const QuadletContext *ctx, UnitFile **
  * the output dir, link target). */
 int quadlet_install_symlinks(const UnitFile *service, Strv *ret_links, Strv *ret_targets);
 
+/* Drop-in directory names for a quadlet file, most specific first (podman's GetUnitDropinPaths):
+ * "foo-bar@i.container" → foo-bar@i.container.d, foo-bar@.container.d, foo-@.container.d,
+ * foo-.container.d, container.d. The caller looks for them in every source directory, in search
+ * path order; a *.conf name seen first hides later ones; the survivors merge in name order. */
+int quadlet_dropin_dirs(const char *filename, Strv *ret);
+
+/* Sorts units into conversion order by type weight, keeping the given order among equals
+ * (podman's sort is not stable; a stable one makes the output reproducible). */
+void quadlet_sort_units(UnitFile **units, size_t n);
+
 /* Parses "X.Y" or "X.Y.Z" (also "podman version X.Y.Z"). */
 int quadlet_parse_podman_version(const char *s, unsigned *ret);

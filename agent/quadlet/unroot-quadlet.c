@@ -283,41 +283,11 @@ static int load_units(const Strv *dirs, Units *units, Strv *seen, bool *failed) 
         return strv_error(seen);
 }
 
-/* Drop-in directory names for a unit, most specific first (podman's GetUnitDropinPaths). */
-static int dropin_dir_names(const char *filename, Strv *ret) {
-        _cleanup_free_ char *base = NULL, *inst = NULL;
-        const char *ext = strrchr(filename, '.');
-        _cleanup_strv_ Strv list = {};
-        bool tmpl;
-
-        tmpl = unit_file_template_parts(filename, &base, &inst);
-        if (!base || !inst || !ext)
-                return -ENOMEM;
-        strv_addf(&list, "%s.d", ext + 1);
-        {
-                /* truncations at each '-' of the unit (template) name: "foo-.container.d" … */
-                const char *p = base;
-                while ((p = strchr(p, '-'))) {
-                        size_t n = p - base + 1;
-                        strv_addf(&list, "%.*s%s.d", (int) n, base, ext);
-                        if (tmpl)
-                                strv_addf(&list, "%.*s@%s.d", (int) n, base, ext);
-                        p++;
-                }
-        }
-        if (inst[0])
-                strv_addf(&list, "%s@%s.d", base, ext);
-        strv_addf(&list, "%s.d", filename);
-        for (size_t i = list.n; i > 0; i--)
-                strv_add(ret, list.v[i - 1]);
-        return strv_error(ret) ?: strv_error(&list);
-}
-
 static int load_dropins(UnitFile *unit, const Strv *dirs, bool *failed) {
         _cleanup_strv_ Strv dnames = {}, names = {}, paths = {};
         int r;
 
-        r = dropin_dir_names(unit->filename, &dnames);
+        r = quadlet_dropin_dirs(unit->filename, &dnames);
         if (r < 0)
                 return r;
         for (size_t s = 0; s < dirs->n; s++)
@@ -491,29 +461,6 @@ static int path_exists(const char *path, void *userdata) {
         return access(path, F_OK) == 0;
 }
 
-static int unit_cmp(const void *a, const void *b) {
-        const UnitFile *x = *(UnitFile *const *) a, *y = *(UnitFile *const *) b;
-        int ox = quadlet_unit_type_order(quadlet_unit_type_from_filename(x->filename)),
-            oy = quadlet_unit_type_order(quadlet_unit_type_from_filename(y->filename));
-        if (ox != oy)
-                return ox < oy ? -1 : 1;
-        /* stable: original load order (pointer order is allocation order, not usable) */
-        return 0;
-}
-
-static void stable_sort_units(Units *u) {
-        /* insertion sort keeps load order among equal weights (podman's sort is not stable) */
-        for (size_t i = 1; i < u->n; i++) {
-                UnitFile *x = u->v[i];
-                size_t j = i;
-                while (j > 0 && unit_cmp(&u->v[j - 1], &x) > 0) {
-                        u->v[j] = u->v[j - 1];
-                        j--;
-                }
-                u->v[j] = x;
-        }
-}
-
 static void help(void) {
         printf("%s [-user] [-dryrun] [-no-kmsg-log] [-v] [-version] [--podman-version X.Y] OUTPUT-DIR [...]\n\n"
                "Generates systemd units from Quadlet files (podman 5.4 semantics).\n",
@@ -655,7 +602,7 @@ static int run(int argc, char *argv[]) {
                 }
         }
 
-        stable_sort_units(&units);
+        quadlet_sort_units(units.v, units.n);
         for (size_t i = 0; i < units.n; i++) {
                 r = quadlet_units_info_add(&info, units.v[i]);
                 if (r < 0)

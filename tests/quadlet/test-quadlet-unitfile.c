@@ -225,6 +225,35 @@ static void test_convert_version_errors(void **state) {
         free(err);
 }
 
+static void test_dropin_dirs(void **state) {
+        Strv s = {};
+
+        assert_int_equal(quadlet_dropin_dirs("foo-bar@inst.container", &s), 0);
+        assert_int_equal(s.n, 5);
+        assert_string_equal(s.v[0], "foo-bar@inst.container.d");
+        assert_string_equal(s.v[1], "foo-bar@.container.d");
+        assert_string_equal(s.v[2], "foo-@.container.d");
+        assert_string_equal(s.v[3], "foo-.container.d");
+        assert_string_equal(s.v[4], "container.d");
+        strv_done(&s);
+
+        assert_int_equal(quadlet_dropin_dirs("web.volume", &s), 0);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.v[0], "web.volume.d");
+        assert_string_equal(s.v[1], "volume.d");
+        strv_done(&s);
+}
+
+static void test_podman_version(void **state) {
+        unsigned v = 0;
+
+        assert_int_equal(quadlet_parse_podman_version("podman version 4.3.1\n", &v), 0);
+        assert_int_equal(v, QUADLET_PODMAN_VERSION(4, 3));
+        assert_int_equal(quadlet_parse_podman_version("5.4", &v), 0);
+        assert_int_equal(v, 504);
+        assert_int_equal(quadlet_parse_podman_version("five", &v), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_continuation),
@@ -236,6 +265,8 @@ int main(void) {
                 cmocka_unit_test(test_merge),
                 cmocka_unit_test(test_convert_volume_43),
                 cmocka_unit_test(test_convert_version_errors),
+                cmocka_unit_test(test_dropin_dirs),
+                cmocka_unit_test(test_podman_version),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
