@@ -22,4 +22,6 @@ rm -rf "$STAGE/root" "$STAGE/payload"
 mkdir -p "$STAGE/payload"
 DESTDIR="$STAGE/root" meson install -C "$STAGE/build" --quiet >/dev/null
 tar -C "$STAGE/root" -cf "$STAGE/payload/unroot-install.tar" .
+# Results of each script in their own directory: several runs may queue for the test bed.
+export UNROOT_TESTBED_OUT=${UNROOT_TESTBED_OUT:-$BUILD/e2e-out/$(basename "$TEST" .sh)}
 exec "$SRC/tests/testbed/testbed.sh" run "$TEST" "$STAGE/payload/unroot-install.tar"
