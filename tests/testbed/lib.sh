@@ -54,7 +54,10 @@ check() {
 check_fail() {
     local d=$1 out rc; shift
     out=$("$@" 2>&1 </dev/null); rc=$?
-    if [ $rc -ne 0 ]; then pass "$d (rc=$rc: $(printf '%s' "$out" | head -n 1 | cut -c1-100))"; return 0; fi
+    if [ $rc -ne 0 ]; then
+        out=$(printf '%s' "$out" | head -n 1 | cut -c1-100)
+        pass "$d (rc=$rc${out:+: $out})"; return 0
+    fi
     fail "$d (command succeeded, expected failure)"; _tb_tail "$out"; return 1
 }
 

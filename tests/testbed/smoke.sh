@@ -68,8 +68,8 @@ wait_for 10 pkaction --action-id org.example.unroot.migrate
 check "pkaction sees custom action" pkaction --action-id org.example.unroot.migrate
 check "pkcheck: root is authorized" pkcheck --action-id org.example.unroot.migrate --process $$
 # root daemon checks a *caller's* process (what the helper does via CheckAuthorization)
-runuser -u alice -- sleep 120 & runuser -u bob -- sleep 120 &
-disown -a   # no "Terminated" noise when they are killed below
+runuser -u alice -- sleep 120 2>/dev/null & runuser -u bob -- sleep 120 2>/dev/null &
+disown -a   # (runuser prints "Terminated" on stderr when they are killed below)
 wait_for 10 bash -c 'pgrep -u alice -x sleep && pgrep -u bob -x sleep'
 APID=$(pgrep -u alice -x sleep | head -1); BPID=$(pgrep -u bob -x sleep | head -1)
 check "pkcheck: alice (in smoke-admins) authorized" pkcheck --action-id org.example.unroot.migrate --process "$APID"
