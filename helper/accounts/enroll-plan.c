@@ -95,7 +95,7 @@ bool accounts_db_is_member(const AccountsDb *db, const char *name) {
 /* Rewrites field 3 (member list) of a group or gshadow line with name added or removed. Returns 1
  * if the line changed. */
 static int line_edit_member(EtcFile *f, size_t idx, const char *name, bool add) {
-        _cleanup_strv_free_ char **m = NULL, **fields = NULL;
+        _cleanup_strv_free_ char **m = NULL;
         _cleanup_free_ char *joined = NULL, *content = NULL;
         const EtcLine *l = &f->lines[idx];
         int r;

@@ -571,6 +571,85 @@ static void test_partial_lookup(void **state) {
         free(ng);
 }
 
+/* §5.4: kill -9 at every step of the writer. After each kill every file is either the old or the
+ * new version, and a re-run converges to the golden result and removes the leftover temp files. */
+static const char *kill_step, *kill_file;
+static int kill_at(const char *step, const char *file) {
+        if (strcmp(step, kill_step) == 0 && strcmp(file, kill_file) == 0)
+                raise(SIGKILL);
+        return 0;
+}
+
+static bool file_is(const char *root, const char *file, const char *rel) {
+        char p[4096];
+        size_t a = 0, b = 0;
+        bool same;
+
+        xsprintf(p, "%s/%s/%s", test_data_dir(), rel, file);
+        FILE *f = fopen(p, "re");
+        assert_non_null(f);
+        char *want = calloc(1, 65536);
+        a = fread(want, 1, 65536, f);
+        fclose(f);
+        char *got = test_read_file(root, file, &b);
+        same = got && a == b && memcmp(want, got, a) == 0;
+        free(want);
+        free(got);
+        return same;
+}
+
+static void test_kill9_converges(void **state) {
+        static const char *const six[] = { "group", "gshadow", "passwd", "shadow", "subuid", "subgid" };
+        static const char *const steps[] = { "create", "write", "fsync", "rename-backup", "rename", "fsync-dir" };
+        unsigned killed = 0;
+
+        for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++)
+                for (size_t f = 0; f < 6; f++)
+                        for (int backup = 0; backup <= 1; backup++) {
+                                char file[32];
+                                int status;
+
+                                bool backup_step = strcmp(steps[s], "rename-backup") == 0;
+                                bool fsync_dir = strcmp(steps[s], "fsync-dir") == 0;
+
+                                /* create/write/fsync happen for files and backups alike. */
+                                if ((backup_step && !backup) || ((strcmp(steps[s], "rename") == 0 || fsync_dir) && backup))
+                                        continue;
+                                if (fsync_dir && f > 0)
+                                        continue;
+                                xsprintf(file, "%s%s", fsync_dir ? "" : six[f], backup ? "-" : "");
+                                char *r2 = test_root_new();
+                                test_root_populate(r2, INITIAL);
+                                kill_step = steps[s];
+                                kill_file = file;
+                                pid_t pid = fork();
+                                assert_true(pid >= 0);
+                                if (pid == 0) {
+                                        etc_write_set_fault(kill_at);
+                                        (void) enroll(r2, "container-db", NULL, NULL);
+                                        _exit(0);
+                                }
+                                assert_int_equal(waitpid(pid, &status, 0), pid);
+                                if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+                                        fail_msg("%s %s: child was not killed", steps[s], file);
+                                killed++;
+                                for (size_t i = 0; i < 6; i++)
+                                        if (!file_is(r2, six[i], INITIAL) && !file_is(r2, six[i], "enroll-debian/expected"))
+                                                fail_msg("kill at %s %s: /etc/%s is neither old nor new", steps[s], file, six[i]);
+                                /* Never a user without its group: passwd new implies group new. */
+                                if (file_is(r2, "passwd", "enroll-debian/expected"))
+                                        assert_true(file_is(r2, "group", "enroll-debian/expected"));
+                                /* Killed after the last rename: already complete. */
+                                assert_int_equal(enroll(r2, "container-db", NULL, NULL), fsync_dir ? 0 : 1);
+                                test_compare_expected(r2, "enroll-debian/expected");
+                                test_assert_no_temp_files(r2);
+                                assert_int_equal(enroll(r2, "container-db", NULL, NULL), 0);
+                                test_root_free(r2);
+                        }
+        print_message("# killed the writer at %u points; every re-run converged\n", killed);
+        assert_int_equal(killed, 3 * 12 + 6 + 6 + 1);
+}
+
 /* The agent and agentctl look accounts up unprivileged: no lock file, no shadow, same answer. */
 static void test_lookup_unprivileged(void **state) {
         const char *root = *state;
@@ -693,6 +772,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_partial_lookup, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lookup_unprivileged, setup, teardown),
+                cmocka_unit_test(test_kill9_converges),
         };
         return cmocka_run_group_tests_name("enroll", tests, NULL, NULL);
 }
