@@ -342,6 +342,25 @@ static bool name_in_files(const AccountsDb *db, const char *name) {
         return false;
 }
 
+/* A line naming `name` that does not parse: appending a well-formed one next to it would create a
+ * duplicate entry, so the admin has to fix it first. */
+static int check_no_malformed(const AccountsDb *db, const char *name, ErrorInfo *e) {
+        static const EtcKind kinds[] = { ETC_GROUP, ETC_GSHADOW, ETC_PASSWD, ETC_SHADOW };
+
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                const EtcFile *f = &db->files[kinds[k]];
+                ssize_t i = etc_file_find_name(f, name);
+                char field[64];
+
+                if (i < 0 || f->lines[i].type == LINE_RECORD)
+                        continue;
+                (void) snprintf(field, sizeof field, "/etc/%s:%u", etc_kind_file(kinds[k]), f->lines[i].line_no);
+                return error_set(e, -EUCLEAN, field, "/etc/%s line %u names '%s' but %s; fix it by hand first.",
+                                 etc_kind_file(kinds[k]), f->lines[i].line_no, name, f->lines[i].why);
+        }
+        return 0;
+}
+
 static int not_ours(const char *name, int r, ErrorInfo *e) {
         return error_set(e, r, "name",
                          "The user or group '%s' exists and is not managed by unroot (it is not a member of "
@@ -382,6 +401,12 @@ int enroll_plan(AccountsDb *db, const char *name, uint32_t subid_count, const ch
                                          "The user or group '%s' exists in the user database (NSS, e.g. LDAP or "
                                          "sssd) and is not managed by unroot; refusing to shadow it.", name);
         }
+
+        r = check_no_malformed(db, ACCOUNTS_GROUP, e);
+        if (r >= 0)
+                r = check_no_malformed(db, name, e);
+        if (r < 0)
+                return r;
 
         /* 1. The marker group. */
         ai = etc_file_find_record(group, ACCOUNTS_GROUP);

@@ -463,6 +463,23 @@ static void test_refusals_change_nothing(void **state) {
         assert_string_equal(e.field, "group");
 }
 
+static void test_malformed_marker(void **state) {
+        const char *root = *state;
+        char *g = test_read_file(root, "group", NULL), *ng;
+
+        /* A broken unroot-accounts line is not silently duplicated. */
+        assert_true(asprintf(&ng, "%s\nunroot-accounts:x:997\n", g) > 0);
+        test_write_str(root, "group", ng);
+        expect_refused(root, "container-db", -EUCLEAN, "/etc/group:10", "unroot-accounts");
+        free(ng);
+        /* Nor is a broken line of an account we own. */
+        assert_true(asprintf(&ng, "%s\nunroot-accounts:x:997:container-db\ncontainer-db:x:nope:\n", g) > 0);
+        test_write_str(root, "group", ng);
+        expect_refused(root, "container-db", -EUCLEAN, "/etc/group:11", "container-db");
+        free(ng);
+        free(g);
+}
+
 static void test_reuse(void **state) {
         const char *root = *state;
         AccountInfo info = {};
@@ -768,6 +785,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_lock_waits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_malformed_marker, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lookup_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_partial_lookup, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
