@@ -247,11 +247,11 @@ static void units_done(Units *u) {
         free(u->v);
 }
 
-static int load_units(const Strv *dirs, Units *units, Strv *seen, bool *failed) {
+static int load_units(const Strv *dirs, Strv *listings, Units *units, Strv *seen, bool *failed) {
         for (size_t d = 0; d < dirs->n; d++) {
-                _cleanup_strv_ Strv names = {};
-                if (read_dir_sorted(dirs->v[d], &names) < 0)
+                if (read_dir_sorted(dirs->v[d], &listings[d]) < 0)
                         continue;
+                const Strv names = listings[d]; /* borrowed */
                 for (size_t i = 0; i < names.n; i++) {
                         _cleanup_free_ char *path = NULL, *err = NULL;
                         UnitFile *f = NULL, **nv;
@@ -283,7 +283,7 @@ static int load_units(const Strv *dirs, Units *units, Strv *seen, bool *failed) 
         return strv_error(seen);
 }
 
-static int load_dropins(UnitFile *unit, const Strv *dirs, bool *failed) {
+static int load_dropins(UnitFile *unit, const Strv *dirs, const Strv *listings, bool *failed) {
         _cleanup_strv_ Strv dnames = {}, names = {}, paths = {};
         int r;
 
@@ -292,8 +292,13 @@ static int load_dropins(UnitFile *unit, const Strv *dirs, bool *failed) {
                 return r;
         for (size_t s = 0; s < dirs->n; s++)
                 for (size_t k = 0; k < dnames.n; k++) {
-                        _cleanup_free_ char *dir = strdup_printf("%s/%s", dirs->v[s], dnames.v[k]);
+                        _cleanup_free_ char *dir = NULL;
                         _cleanup_strv_ Strv files = {};
+                        /* only look into drop-in dirs the source dir listing has */
+                        if (listings[s].n == 0 ||
+                            !bsearch(&dnames.v[k], listings[s].v, listings[s].n, sizeof(char *), name_cmp))
+                                continue;
+                        dir = strdup_printf("%s/%s", dirs->v[s], dnames.v[k]);
                         if (!dir)
                                 return -ENOMEM;
                         if (read_dir_sorted(dir, &files) < 0)
@@ -382,7 +387,9 @@ static int write_service(UnitFile *service) {
                 }
                 off += (size_t) k;
         }
-        return fsync(fd) < 0 ? -errno : 0;
+        /* No fsync(): generator output lives in /run (tmpfs) and is regenerated on every
+         * daemon-reload, so syncing buys nothing and costs most of the run time on disk. */
+        return 0;
 }
 
 static void enable_service(UnitFile *service) {
@@ -536,6 +543,8 @@ static int run(int argc, char *argv[]) {
         _cleanup_strv_ Strv dirs = {}, seen = {};
         QuadletUnitsInfo info = {};
         Units units = {};
+        Strv *listings = NULL;
+        size_t n_listings = 0;
         bool failed = false;
         const char *prg;
         int r;
@@ -573,7 +582,13 @@ static int run(int argc, char *argv[]) {
         r = get_unit_dirs(&dirs);
         if (r < 0)
                 return r;
-        r = load_units(&dirs, &units, &seen, &failed);
+        listings = calloc(MAX(dirs.n, (size_t) 1), sizeof(Strv));
+        if (!listings) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        n_listings = dirs.n;
+        r = load_units(&dirs, listings, &units, &seen, &failed);
         if (r < 0)
                 goto finish;
 
@@ -588,7 +603,7 @@ static int run(int argc, char *argv[]) {
         }
 
         for (size_t i = 0; i < units.n; i++) {
-                r = load_dropins(units.v[i], &dirs, &failed);
+                r = load_dropins(units.v[i], &dirs, listings, &failed);
                 if (r < 0)
                         goto finish;
         }
@@ -661,6 +676,9 @@ finish:
         fflush(stdout);
         units_done(&units);
         quadlet_units_info_done(&info);
+        for (size_t i = 0; i < n_listings; i++)
+                strv_done(&listings[i]);
+        free(listings);
         if (r == -ENOMEM) {
                 logf_("out of memory");
                 return r;
