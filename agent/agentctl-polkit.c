@@ -15,6 +15,8 @@
 
 /* How long pkttyagent may take to register before we go on without it. */
 #define POLKIT_AGENT_REGISTER_TIMEOUT_MS (10 * 1000)
+/* How long after POLLHUP an agent that failed to register takes to exit, at most. */
+#define POLKIT_AGENT_EXIT_GRACE_MS 100
 
 static int terminal_available(void) {
         char tty[L_ctermid];
@@ -86,9 +88,14 @@ int polkit_agent_open(pid_t *ret_pid) {
                 polkit_agent_close(pid);
                 return 0;
         }
-        /* If it exited (no polkitd, no session), do not claim we can answer a challenge. */
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-                return 0;
+        /* POLLHUP also comes when it exits without registering (no polkitd, no session); the fd
+         * then closes as the process dies, so give it a moment to become reapable before claiming
+         * we can answer a challenge. A registered agent keeps running. */
+        for (int i = 0; i < POLKIT_AGENT_EXIT_GRACE_MS / 5; i++) {
+                if (waitpid(pid, NULL, WNOHANG) == pid)
+                        return 0;
+                (void) usleep(5 * 1000);
+        }
         *ret_pid = pid;
         return 1;
 }

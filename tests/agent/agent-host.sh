@@ -89,8 +89,9 @@ start_agent() {
         setpriv --reuid=ut-svc --regid=ut-svc --init-groups env -i PATH=/usr/bin:/bin HOME="$TMP/home/ut-svc" \
                 "$AGENT" -v 2>"$TMP/agent.log" &
         AGENT_PID=$!
+        # The socket file appears at bind(), before listen(): wait until it answers.
         for _ in $(seq 100); do
-                [ -S "$TMP/home/ut-svc/.unroot/agent.sock" ] && return 0
+                "$PROBE" "$TMP/home/ut-svc/.unroot/agent.sock" status >/dev/null 2>&1 && return 0
                 sleep 0.05
         done
         echo "agent did not start:"; cat "$TMP/agent.log"
@@ -127,9 +128,8 @@ check "agent logs the refusal" contains "$TMP/agent.log" "Refused uid $OUT_UID"
 
 as ut-adm "$CTL" --json status ut-svc >"$TMP/out" 2>&1
 check "unroot-admins member: answered" contains "$TMP/out" "\"state\":\"answering\""
-# The account library reads /etc under /etc/.pwd.lock and with /etc/shadow: root only, for now.
-check "unprivileged agentctl: ranges unknown, with the reason" contains "$TMP/out" \
-        '"ranges_known":false,"subuid":null,"subgid":null,"ranges_error":"subordinate id ranges unavailable: '
+check "unprivileged agentctl: ranges from the account library" contains "$TMP/out" \
+        '"ranges_known":true,"subuid":{"start":300000,"count":65536},"subgid":{"start":400000,"count":65536},"ranges_error":null'
 as ut-svc "$CTL" --json status ut-svc >"$TMP/out" 2>&1
 check "the account itself: answered" contains "$TMP/out" "\"state\":\"answering\""
 
@@ -142,6 +142,8 @@ check "status of a non-enrolled user says so" contains "$TMP/out" "no unroot acc
 
 "$PROBE" "$SOCK" status >"$TMP/out" 2>&1
 check "probe: status request answered OK" contains "$TMP/out" "status=0 "
+check "the agent reports its account, uid, version and ranges" contains "$TMP/out" \
+        "status=0 field= message= account=ut-svc uid=$SVC_UID manager_state=unavailable version=$VERSION subuid=300000:65536 subgid=400000:65536"
 "$PROBE" "$SOCK" garbage >"$TMP/out" 2>&1
 check "probe: garbage gets AGENT_INVALID" contains "$TMP/out" "status=1 field= message=malformed request"
 "$PROBE" "$SOCK" wrong-version >"$TMP/out" 2>&1
@@ -197,6 +199,7 @@ DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TMP/sysbus "$CTL" --json status ut-svc >"$TMP
 check "agentctl reads user@UID.service ActiveState from the system bus" contains "$TMP/out" '"user_manager":"active"'
 check "agentctl shows the agent's manager state" contains "$TMP/out" '"manager_state":"degraded"'
 kill "$SYSBUS_PID"; wait "$SYSBUS_PID" 2>/dev/null
+rm -f "$TMP/sysbus"
 "$FAKE_MGR" "$TMP/sysbus" running "user@1.service" active 2>"$TMP/sysbus.err" &
 SYSBUS_PID=$!
 for _ in $(seq 100); do [ -S "$TMP/sysbus" ] && break; sleep 0.02; done
@@ -207,16 +210,15 @@ check "no system bus: unknown" contains "$TMP/out" '"user_manager":"unknown"'
 kill "$SYSBUS_PID" "$MGR_PID" "$AGENT_PID"; wait "$SYSBUS_PID" "$MGR_PID" "$AGENT_PID" 2>/dev/null; AGENT_PID=
 
 if command -v systemd-socket-activate >/dev/null; then
-        systemd-socket-activate --seqpacket -l "$TMP/act.sock" "$AGENT" 2>"$TMP/act.log" &
+        timeout 20 systemd-socket-activate --seqpacket -l "$TMP/act.sock" "$AGENT" 2>"$TMP/act.log" &
         ACT_PID=$!
-        for _ in $(seq 100); do [ -S "$TMP/act.sock" ] && break; sleep 0.02; done
-        "$PROBE" "$TMP/act.sock" status >"$TMP/out" 2>&1
+        for _ in $(seq 100); do "$PROBE" "$TMP/act.sock" status >"$TMP/out" 2>&1 && break; sleep 0.02; done
         check "socket activation: the passed SEQPACKET socket is served" contains "$TMP/out" "status=0 "
         kill "$ACT_PID"; wait "$ACT_PID" 2>/dev/null
-        systemd-socket-activate -l "$TMP/stream.sock" "$AGENT" 2>"$TMP/act.log" &
+        timeout 20 systemd-socket-activate -l "$TMP/stream.sock" "$AGENT" 2>"$TMP/act.log" &
         ACT_PID=$!
-        for _ in $(seq 100); do [ -S "$TMP/stream.sock" ] && break; sleep 0.02; done
-        "$PROBE" "$TMP/stream.sock" stream
+        # The file appears at bind(), before listen(): knock until it is listening.
+        for _ in $(seq 100); do "$PROBE" "$TMP/stream.sock" stream 2>/dev/null && break; sleep 0.02; done
         wait "$ACT_PID"; rc=$?
         check "socket activation: a stream socket is refused (exit $rc)" test $rc = 1
         check "socket activation: says why" contains "$TMP/act.log" "is not a listening AF_UNIX SOCK_SEQPACKET socket"
@@ -259,6 +261,23 @@ for s in 0 1 2 3 4 5 6 7 8 9; do
 done
 check "request carried name, default count, version 1, not interactive without a tty" \
         contains "$TMP/request" "op=enroll name=ut-new subid_count=default:65536 version=1 interactive=false"
+
+# On a terminal agentctl starts pkttyagent first; here polkitd is absent, so pkttyagent gives up,
+# and agentctl must notice, not hang, and not claim it can answer a password prompt.
+if command -v script >/dev/null && [ -x /usr/bin/pkttyagent ]; then
+        fake 0 || exit 1
+        timeout 20 script -qec "$CTL enroll ut-new --no-wait" /dev/null >"$TMP/out" 2>&1; rc=$?
+        wait "$FAKE_PID"
+        check "on a terminal without polkitd: exit 0 (got $rc)" test $rc = 0
+        check "on a terminal without polkitd: pkttyagent was started" contains "$TMP/out" "Authorization not available"
+        check "on a terminal without polkitd: request not interactive" contains "$TMP/request" "interactive=false"
+        fake 0 || exit 1
+        timeout 20 script -qec "$CTL --no-ask-password enroll ut-new --no-wait" /dev/null >"$TMP/out" 2>&1; rc=$?
+        wait "$FAKE_PID"
+        check "--no-ask-password: no pkttyagent" test "$rc $(grep -c 'Authorization not available' "$TMP/out")" = "0 0"
+else
+        echo "# script(1) or pkttyagent missing, terminal path not tested"
+fi
 
 fake 0 || exit 1
 "$CTL" --json enroll ut-new --subids 1000 --no-wait >"$TMP/out" 2>&1; rc=$?

@@ -113,8 +113,15 @@ int main(int argc, char *argv[]) {
         printf("status=%d field=%s message=%s", (int) reply->status, reply->field ? reply->field : "",
                reply->message ? reply->message : "");
         if (reply->result_case == UNROOT__AGENT__AGENT_REPLY__RESULT_STATUS_REPLY)
-                printf(" account=%s uid=%u manager_state=%s version=%s", reply->status_reply->account,
-                       reply->status_reply->uid, reply->status_reply->manager_state, reply->status_reply->version);
+        {
+                const Unroot__Agent__StatusReply *st = reply->status_reply;
+                printf(" account=%s uid=%u manager_state=%s version=%s", st->account, st->uid, st->manager_state,
+                       st->version);
+                for (size_t i = 0; i < st->n_subuid; i++)
+                        printf(" subuid=%u:%u", st->subuid[i]->start, st->subuid[i]->count);
+                for (size_t i = 0; i < st->n_subgid; i++)
+                        printf(" subgid=%u:%u", st->subgid[i]->start, st->subgid[i]->count);
+        }
         printf("\n");
         unroot__agent__agent_reply__free_unpacked(reply, NULL);
         free(buf);

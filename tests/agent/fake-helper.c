@@ -31,15 +31,18 @@ int main(int argc, char *argv[]) {
         size_t len;
         int fd, c, r;
 
-        if (argc < 3 || strlen(argv[1]) >= sizeof sa.sun_path) {
+        if (argc < 3 || strlen(argv[1]) + 4 >= sizeof sa.sun_path) {
                 fprintf(stderr, "usage: fake-helper SOCKET STATUS [HOME]\n");
                 return 2;
         }
-        strcpy(sa.sun_path, argv[1]);
-        (void) unlink(argv[1]);
+        /* Bound under a temporary name and renamed once listening: when SOCKET appears, it accepts. */
+        if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s.tmp", argv[1]) >= (int) sizeof sa.sun_path)
+                return 2;
+        (void) unlink(sa.sun_path);
         alarm(30); /* never outlive a broken test */
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(argv[1], 0666) < 0 || listen(fd, 4) < 0) {
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(sa.sun_path, 0666) < 0 ||
+            listen(fd, 4) < 0 || rename(sa.sun_path, argv[1]) < 0) {
                 perror("fake-helper: listen");
                 return 1;
         }

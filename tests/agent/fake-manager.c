@@ -116,13 +116,15 @@ int main(int argc, char *argv[]) {
         arg_state = argv[2];
         arg_unit = argc > 3 ? argv[3] : NULL;
         arg_active = argc > 4 ? argv[4] : NULL;
-        strcpy(sa.sun_path, argv[1]);
-        (void) unlink(argv[1]);
+        /* Bound under a temporary name and renamed once listening: when SOCKET appears, it accepts. */
+        if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s.tmp", argv[1]) >= (int) sizeof sa.sun_path)
+                return 2;
+        (void) unlink(sa.sun_path);
         (void) signal(SIGCHLD, SIG_IGN); /* children reap themselves */
 
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(argv[1], 0666) < 0 ||
-            listen(fd, 16) < 0) {
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(sa.sun_path, 0666) < 0 ||
+            listen(fd, 16) < 0 || rename(sa.sun_path, argv[1]) < 0) {
                 perror("fake-manager: listen");
                 return 1;
         }
