@@ -71,9 +71,9 @@ int agent_account_lookup(const char *root, const char *name, AgentAccount *ret, 
                 return r;
         }
         if (r < 0) {
-                /* It reads the account files under /etc/.pwd.lock and with /etc/shadow, which only
-                 * root can do. Unprivileged (the agent itself, agentctl run by an admin) we still
-                 * show who the account is, from NSS, and say the ranges are unknown. */
+                /* The account files could not be read (permissions, a malformed line, a lock held
+                 * too long): still show who the account is, from NSS, and say why the ranges are
+                 * unknown. */
                 r = account_from_nss(name, ret, e);
                 if (r < 0)
                         return r;

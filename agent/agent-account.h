@@ -18,8 +18,8 @@ typedef struct AgentAccount {
         uint32_t subgid_start, subgid_count;
 } AgentAccount;
 
-/* root: NULL for "/". accounts_lookup() first; when it cannot read the account files (it needs root for
- * /etc/.pwd.lock and /etc/shadow) the identity comes from NSS, have_ranges is false and e says why.
+/* root: NULL for "/". accounts_lookup() first; when it cannot read the account files (unreadable or
+ * malformed) the identity comes from NSS, have_ranges is false and e says why.
  * Returns -ENOENT (no such unroot account), -EPERM (not an unroot account), -ESRCH, or 0. */
 int agent_account_lookup(const char *root, const char *name, AgentAccount *ret, ErrorInfo *e);
 void agent_account_done(AgentAccount *a);
