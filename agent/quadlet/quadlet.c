@@ -1050,25 +1050,13 @@ static int convert_container(Conv *c) {
                         p++;
                         n--;
                 }
+                /* upstream's regex \d+(-\d+)?(/udp|/tcp)?$ is not anchored at the start, so this
+                 * only requires a digit right before the optional protocol suffix */
                 e = n;
                 if (e >= 4 && (streq(p + e - 4, "/udp") || streq(p + e - 4, "/tcp")))
                         e -= 4;
-                {
-                        size_t d = e;
-                        bool ok;
-                        while (d > 0 && p[d - 1] >= '0' && p[d - 1] <= '9')
-                                d--;
-                        ok = d < e;
-                        if (ok && d > 0 && p[d - 1] == '-') {
-                                size_t d2 = d - 1;
-                                while (d2 > 0 && p[d2 - 1] >= '0' && p[d2 - 1] <= '9')
-                                        d2--;
-                                /* "N-M": the "-M" part is optional, so "x-5" still matches as "5". */
-                                (void) d2;
-                        }
-                        if (!ok)
-                                return fail(c, "invalid port format '%s'", p);
-                }
+                if (e == 0 || p[e - 1] < '0' || p[e - 1] > '9')
+                        return fail(c, "invalid port format '%s'", p);
                 strv_add(&podman, "--expose");
                 strv_add(&podman, p);
         }
@@ -1765,6 +1753,19 @@ static int convert_pod(Conv *c) {
         strv_add(&stoppost, "--ignore");
         strv_add(&stoppost, "--force");
         unit_file_add_cmdline(c->service, "Service", "ExecStopPost", &stoppost);
+
+        if (c->version < QUADLET_PODMAN_VERSION(5, 0)) {
+                /* podman 4.x's `pod create --pod-id-file` refuses an existing file ("pod id file
+                 * exists"), and `pod rm --pod-id-file` leaves it behind, so a restarted pod unit
+                 * fails (seen on the 4.3.1 test bed). Remove stale files first, as 4.3's own
+                 * `podman generate systemd --new` does. */
+                _cleanup_strv_ Strv rm = {};
+                strv_add(&rm, "/bin/rm");
+                strv_add(&rm, "-f");
+                strv_add(&rm, "%t/%N.pid");
+                strv_add(&rm, "%t/%N.pod-id");
+                unit_file_add_cmdline(c->service, "Service", "ExecStartPre", &rm);
+        }
 
         r = base_command(c, &pre);
         if (r < 0)

@@ -125,6 +125,13 @@ check "site active" wait_for 60 asuser $U systemctl --user is-active -q site.ser
 section "idempotence of the --ignore replacement"
 check "restart volume unit (volume already exists)" asuser $U systemctl --user restart web-data-volume.service
 check "restart network unit (network already exists)" asuser $U systemctl --user restart web-network.service
+section "restarts (stale %t files from podman 4.3)"
+check "restart web" asuser $U systemctl --user restart web.service
+check "web active after restart" wait_for 60 asuser $U systemctl --user is-active -q web.service
+check "restart app-pod" asuser $U systemctl --user restart app-pod.service
+check "app-pod active after restart" wait_for 60 asuser $U systemctl --user is-active -q app-pod.service
+check "member active after pod restart" wait_for 60 asuser $U systemctl --user is-active -q member.service
+check "app-pod unit removes stale pod-id files first (podman < 5.0)" grep -q '^ExecStartPre=/bin/rm -f %t/%N.pid %t/%N.pod-id' $G/app-pod.service
 check "stop web" asuser $U systemctl --user stop web.service
 check "stop pod" asuser $U systemctl --user stop app-pod.service
 check "stop site" asuser $U systemctl --user stop site.service
