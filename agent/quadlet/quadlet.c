@@ -2098,18 +2098,269 @@ int quadlet_dropin_dirs(const char *filename, Strv *ret) {
         return strv_error(ret) ?: strv_error(&list);
 }
 
-void quadlet_sort_units(UnitFile **units, size_t n) {
-        /* insertion sort: stable, and n is small */
-        for (size_t i = 1; i < n; i++) {
-                UnitFile *x = units[i];
-                int ox = quadlet_unit_type_order(quadlet_unit_type_from_filename(strempty(x->filename)));
-                size_t j = i;
-                while (j > 0 && quadlet_unit_type_order(quadlet_unit_type_from_filename(strempty(units[j - 1]->filename))) > ox) {
-                        units[j] = units[j - 1];
-                        j--;
-                }
-                units[j] = x;
+/* A port of Go's sort.Slice (pattern-defeating quicksort, Go >= 1.19, src/sort/zsortfunc.go), so
+ * units of equal weight are converted in exactly the order podman 5.4.2 converts them: that order
+ * decides which of two units with the same service name is written last, the order of a pod's
+ * Wants=/Before= lines and the order of error messages. */
+typedef struct GoSort {
+        UnitFile **v;
+        int *w;
+} GoSort;
+
+static bool gs_less(GoSort *d, long i, long j) {
+        return d->w[i] < d->w[j];
+}
+
+static void gs_swap(GoSort *d, long i, long j) {
+        UnitFile *t = d->v[i];
+        int tw = d->w[i];
+        d->v[i] = d->v[j];
+        d->w[i] = d->w[j];
+        d->v[j] = t;
+        d->w[j] = tw;
+}
+
+static int bits_len(unsigned long x) {
+        int n = 0;
+        while (x) {
+                n++;
+                x >>= 1;
         }
+        return n;
+}
+
+static void gs_insertion(GoSort *d, long a, long b) {
+        for (long i = a + 1; i < b; i++)
+                for (long j = i; j > a && gs_less(d, j, j - 1); j--)
+                        gs_swap(d, j, j - 1);
+}
+
+static void gs_sift_down(GoSort *d, long lo, long hi, long first) {
+        long root = lo;
+        for (;;) {
+                long child = 2 * root + 1;
+                if (child >= hi)
+                        return;
+                if (child + 1 < hi && gs_less(d, first + child, first + child + 1))
+                        child++;
+                if (!gs_less(d, first + root, first + child))
+                        return;
+                gs_swap(d, first + root, first + child);
+                root = child;
+        }
+}
+
+static void gs_heap(GoSort *d, long a, long b) {
+        long first = a, hi = b - a;
+        for (long i = (hi - 1) / 2; i >= 0; i--)
+                gs_sift_down(d, i, hi, first);
+        for (long i = hi - 1; i >= 0; i--) {
+                gs_swap(d, first, first + i);
+                gs_sift_down(d, 0, i, first);
+        }
+}
+
+static long gs_partition(GoSort *d, long a, long b, long pivot, bool *already) {
+        long i = a + 1, j = b - 1;
+
+        gs_swap(d, a, pivot);
+        while (i <= j && gs_less(d, i, a))
+                i++;
+        while (i <= j && !gs_less(d, j, a))
+                j--;
+        if (i > j) {
+                gs_swap(d, j, a);
+                *already = true;
+                return j;
+        }
+        gs_swap(d, i, j);
+        i++;
+        j--;
+        for (;;) {
+                while (i <= j && gs_less(d, i, a))
+                        i++;
+                while (i <= j && !gs_less(d, j, a))
+                        j--;
+                if (i > j)
+                        break;
+                gs_swap(d, i, j);
+                i++;
+                j--;
+        }
+        gs_swap(d, j, a);
+        *already = false;
+        return j;
+}
+
+static long gs_partition_equal(GoSort *d, long a, long b, long pivot) {
+        long i = a + 1, j = b - 1;
+
+        gs_swap(d, a, pivot);
+        for (;;) {
+                while (i <= j && !gs_less(d, a, i))
+                        i++;
+                while (i <= j && gs_less(d, a, j))
+                        j--;
+                if (i > j)
+                        break;
+                gs_swap(d, i, j);
+                i++;
+                j--;
+        }
+        return i;
+}
+
+static bool gs_partial_insertion(GoSort *d, long a, long b) {
+        long i = a + 1;
+        for (int step = 0; step < 5; step++) {
+                while (i < b && !gs_less(d, i, i - 1))
+                        i++;
+                if (i == b)
+                        return true;
+                if (b - a < 50)
+                        return false;
+                gs_swap(d, i, i - 1);
+                if (i - a >= 2)
+                        for (long j = i - 1; j >= 1; j--) {
+                                if (!gs_less(d, j, j - 1))
+                                        break;
+                                gs_swap(d, j, j - 1);
+                        }
+                if (b - i >= 2)
+                        for (long j = i + 1; j < b; j++) {
+                                if (!gs_less(d, j, j - 1))
+                                        break;
+                                gs_swap(d, j, j - 1);
+                        }
+        }
+        return false;
+}
+
+static void gs_break_patterns(GoSort *d, long a, long b) {
+        long length = b - a;
+        if (length >= 8) {
+                uint64_t r = (uint64_t) length;
+                unsigned long modulus = 1ul << bits_len((unsigned long) length);
+                for (long idx = a + (length / 4) * 2 - 1; idx <= a + (length / 4) * 2 + 1; idx++) {
+                        long other;
+                        r ^= r << 13;
+                        r ^= r >> 7;
+                        r ^= r << 17;
+                        other = (long) ((unsigned long) r & (modulus - 1));
+                        if (other >= length)
+                                other -= length;
+                        gs_swap(d, idx, a + other);
+                }
+        }
+}
+
+static void gs_order2(GoSort *d, long *a, long *b, int *swaps) {
+        if (gs_less(d, *b, *a)) {
+                long t = *a;
+                (*swaps)++;
+                *a = *b;
+                *b = t;
+        }
+}
+
+static long gs_median(GoSort *d, long a, long b, long c, int *swaps) {
+        gs_order2(d, &a, &b, swaps);
+        gs_order2(d, &b, &c, swaps);
+        gs_order2(d, &a, &b, swaps);
+        return b;
+}
+
+enum { HINT_UNKNOWN, HINT_INCREASING, HINT_DECREASING };
+
+static long gs_choose_pivot(GoSort *d, long a, long b, int *hint) {
+        long l = b - a, i = a + l / 4 * 1, j = a + l / 4 * 2, k = a + l / 4 * 3;
+        int swaps = 0;
+
+        if (l >= 8) {
+                if (l >= 50) {
+                        i = gs_median(d, i - 1, i, i + 1, &swaps);
+                        j = gs_median(d, j - 1, j, j + 1, &swaps);
+                        k = gs_median(d, k - 1, k, k + 1, &swaps);
+                }
+                j = gs_median(d, i, j, k, &swaps);
+        }
+        *hint = swaps == 0 ? HINT_INCREASING : swaps == 12 ? HINT_DECREASING : HINT_UNKNOWN;
+        return j;
+}
+
+static void gs_pdqsort(GoSort *d, long a, long b, int limit) {
+        bool was_balanced = true, was_partitioned = true;
+
+        for (;;) {
+                long length = b - a, pivot, mid;
+                int hint;
+                bool already;
+
+                if (length <= 12) {
+                        gs_insertion(d, a, b);
+                        return;
+                }
+                if (limit == 0) {
+                        gs_heap(d, a, b);
+                        return;
+                }
+                if (!was_balanced) {
+                        gs_break_patterns(d, a, b);
+                        limit--;
+                }
+                pivot = gs_choose_pivot(d, a, b, &hint);
+                if (hint == HINT_DECREASING) {
+                        for (long i = a, j = b - 1; i < j; i++, j--)
+                                gs_swap(d, i, j);
+                        pivot = (b - 1) - (pivot - a);
+                        hint = HINT_INCREASING;
+                }
+                if (was_balanced && was_partitioned && hint == HINT_INCREASING && gs_partial_insertion(d, a, b))
+                        return;
+                if (a > 0 && !gs_less(d, a - 1, pivot)) {
+                        a = gs_partition_equal(d, a, b, pivot);
+                        continue;
+                }
+                mid = gs_partition(d, a, b, pivot, &already);
+                was_partitioned = already;
+                if (mid - a < b - mid) {
+                        was_balanced = mid - a >= length / 8;
+                        gs_pdqsort(d, a, mid, limit);
+                        a = mid + 1;
+                } else {
+                        was_balanced = b - mid >= length / 8;
+                        gs_pdqsort(d, mid + 1, b, limit);
+                        b = mid;
+                }
+        }
+}
+
+void quadlet_sort_units(UnitFile **units, size_t n) {
+        _cleanup_free_ int *w = NULL;
+        GoSort d;
+
+        if (n < 2)
+                return;
+        w = calloc(n, sizeof(int));
+        if (!w) {
+                /* fall back to a stable insertion sort; only the order among equals differs */
+                for (size_t i = 1; i < n; i++) {
+                        UnitFile *x = units[i];
+                        int ox = quadlet_unit_type_order(quadlet_unit_type_from_filename(strempty(x->filename)));
+                        size_t j = i;
+                        while (j > 0 && quadlet_unit_type_order(quadlet_unit_type_from_filename(
+                                                strempty(units[j - 1]->filename))) > ox) {
+                                units[j] = units[j - 1];
+                                j--;
+                        }
+                        units[j] = x;
+                }
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                w[i] = quadlet_unit_type_order(quadlet_unit_type_from_filename(strempty(units[i]->filename)));
+        d = (GoSort) { .v = units, .w = w };
+        gs_pdqsort(&d, 0, (long) n, bits_len((unsigned long) n));
 }
 
 int quadlet_parse_podman_version(const char *s, unsigned *ret) {

@@ -83,8 +83,9 @@ int quadlet_install_symlinks(const UnitFile *service, Strv *ret_links, Strv *ret
  * path order; a *.conf name seen first hides later ones; the survivors merge in name order. */
 int quadlet_dropin_dirs(const char *filename, Strv *ret);
 
-/* Sorts units into conversion order by type weight, keeping the given order among equals
- * (podman's sort is not stable; a stable one makes the output reproducible). */
+/* Sorts units into conversion order by type weight. Among units of equal weight the result is
+ * the permutation podman's (unstable but deterministic) Go sort.Slice produces for the same input
+ * order, so conversions happen in podman's order. */
 void quadlet_sort_units(UnitFile **units, size_t n);
 
 /* Parses "X.Y" or "X.Y.Z" (also "podman version X.Y.Z"). */

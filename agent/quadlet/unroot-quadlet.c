@@ -50,6 +50,22 @@ static void logf_(const char *fmt, ...) {
         free(m);
 }
 
+/* Errors are collected and logged together at exit, one message joined by newlines, as podman's
+ * generator does (only the first line carries the "quadlet-generator[PID]: " prefix). */
+static Strv reported = {};
+
+static void report_error(const char *fmt, ...) _printf_(1, 2);
+static void report_error(const char *fmt, ...) {
+        va_list ap;
+        char *m = NULL;
+
+        va_start(ap, fmt);
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        strv_consume(&reported, m);
+}
+
 #define debugf(...)                              \
         do {                                     \
                 if (arg_verbose || arg_dryrun)   \
@@ -247,7 +263,7 @@ static void units_done(Units *u) {
         free(u->v);
 }
 
-static int load_units(const Strv *dirs, Strv *listings, Units *units, Strv *seen, bool *failed) {
+static int load_units(const Strv *dirs, Strv *listings, Units *units, Strv *seen) {
         for (size_t d = 0; d < dirs->n; d++) {
                 if (read_dir_sorted(dirs->v[d], &listings[d]) < 0)
                         continue;
@@ -266,8 +282,7 @@ static int load_units(const Strv *dirs, Strv *listings, Units *units, Strv *seen
                                 continue;
                         debugf("Loading source unit file %s", path);
                         if (parse_file(path, &f, &err) < 0) {
-                                logf_("error loading \"%s\", %s", path, strempty(err));
-                                *failed = true;
+                                report_error("error loading \"%s\", %s", path, strempty(err));
                                 continue;
                         }
                         strv_add(seen, names.v[i]);
@@ -283,7 +298,7 @@ static int load_units(const Strv *dirs, Strv *listings, Units *units, Strv *seen
         return strv_error(seen);
 }
 
-static int load_dropins(UnitFile *unit, const Strv *dirs, const Strv *listings, bool *failed) {
+static int load_dropins(UnitFile *unit, const Strv *dirs, const Strv *listings) {
         _cleanup_strv_ Strv dnames = {}, names = {}, paths = {};
         int r;
 
@@ -326,8 +341,7 @@ static int load_dropins(UnitFile *unit, const Strv *dirs, const Strv *listings, 
                         _cleanup_free_ char *err = NULL;
                         debugf("Loading source drop-in file %s", paths.v[best]);
                         if (parse_file(paths.v[best], &d, &err) < 0) {
-                                logf_("error loading \"%s\", %s", paths.v[best], strempty(err));
-                                *failed = true;
+                                report_error("error loading \"%s\", %s", paths.v[best], strempty(err));
                         } else if (unit_file_merge(unit, d) < 0)
                                 return -ENOMEM;
                 }
@@ -545,7 +559,6 @@ static int run(int argc, char *argv[]) {
         Units units = {};
         Strv *listings = NULL;
         size_t n_listings = 0;
-        bool failed = false;
         const char *prg;
         int r;
 
@@ -588,7 +601,7 @@ static int run(int argc, char *argv[]) {
                 goto finish;
         }
         n_listings = dirs.n;
-        r = load_units(&dirs, listings, &units, &seen, &failed);
+        r = load_units(&dirs, listings, &units, &seen);
         if (r < 0)
                 goto finish;
 
@@ -603,7 +616,7 @@ static int run(int argc, char *argv[]) {
         }
 
         for (size_t i = 0; i < units.n; i++) {
-                r = load_dropins(units.v[i], &dirs, listings, &failed);
+                r = load_dropins(units.v[i], &dirs, listings);
                 if (r < 0)
                         goto finish;
         }
@@ -611,8 +624,7 @@ static int run(int argc, char *argv[]) {
         if (!arg_dryrun) {
                 r = mkdir_p(arg_output);
                 if (r < 0) {
-                        logf_("mkdir %s: %s", arg_output, strerror(-r));
-                        failed = true;
+                        report_error("mkdir %s: %s", arg_output, strerror(-r));
                         goto finish;
                 }
         }
@@ -649,8 +661,7 @@ static int run(int argc, char *argv[]) {
                         if (r == -ENOMEM)
                                 goto finish;
                         if (r < 0) {
-                                logf_("converting \"%s\": %s", units.v[i]->filename, strempty(err));
-                                failed = true;
+                                report_error("converting \"%s\": %s", units.v[i]->filename, strempty(err));
                                 continue;
                         }
                         if (arg_dryrun) {
@@ -663,9 +674,8 @@ static int run(int argc, char *argv[]) {
                         }
                         r = write_service(service);
                         if (r < 0) {
-                                logf_("generating service file %s/%s: %s", arg_output, service->filename,
-                                      strerror(-r));
-                                failed = true;
+                                report_error("generating service file %s/%s: %s", arg_output, service->filename,
+                                             strerror(-r));
                         }
                         enable_service(service);
                 }
@@ -679,11 +689,20 @@ finish:
         for (size_t i = 0; i < n_listings; i++)
                 strv_done(&listings[i]);
         free(listings);
-        if (r == -ENOMEM) {
+        if (r == -ENOMEM || reported.oom) {
                 logf_("out of memory");
-                return r;
+                strv_done(&reported);
+                return -ENOMEM;
         }
-        return failed ? -EINVAL : 0;
+        if (reported.n > 0) {
+                _cleanup_buf_ Buf b = {};
+                for (size_t i = 0; i < reported.n; i++)
+                        buf_printf(&b, "%s%s", i ? "\n" : "", reported.v[i]);
+                logf_("%s", b.s ? b.s : "");
+                strv_done(&reported);
+                return -EINVAL;
+        }
+        return 0;
 }
 
 int main(int argc, char *argv[]) {
