@@ -2009,7 +2009,7 @@ int quadlet_units_info_add(QuadletUnitsInfo *m, const UnitFile *unit) {
         return 0;
 }
 
-int quadlet_install_symlinks(const UnitFile *service, Strv *ret_links, Strv *ret_targets) {
+int quadlet_install_symlinks(const UnitFile *service, Strv *ret_links, Strv *ret_targets, Strv *warnings) {
         _cleanup_strv_ Strv aliases = {}, links = {};
         _cleanup_free_ char *base = NULL, *inst = NULL, *fn = NULL;
         bool tmpl;
@@ -2057,8 +2057,13 @@ int quadlet_install_symlinks(const UnitFile *service, Strv *ret_links, Strv *ret
                 if (!d)
                         return -ENOMEM;
                 if (!streq(d, ".")) {
-                        if (d[0] == '/') {
-                                /* an absolute Alias path: Rel fails upstream, which then skips it */
+                        /* Go's filepath.Rel fails for an absolute directory or one that climbs out
+                         * with "..": podman logs and skips the link. Skipping also keeps every
+                         * link inside the output directory. */
+                        if (d[0] == '/' || streq(d, "..") || startswith(d, "../")) {
+                                if (warnings)
+                                        strv_addf(warnings, "Can't create symlink %s: Rel: can't make %s relative to %s",
+                                                  links.v[i], service->filename, d);
                                 continue;
                         }
                         for (const char *p = d; p; p = strchr(p + 1, '/'))

@@ -74,8 +74,9 @@ int quadlet_convert(const UnitFile *unit, const QuadletContext *ctx, UnitFile **
                     char **ret_error);
 
 /* The [Install] symlinks podman's generator creates for a service: pairs of (link path relative to
- * the output dir, link target). */
-int quadlet_install_symlinks(const UnitFile *service, Strv *ret_links, Strv *ret_targets);
+ * the output dir, link target). Links that would leave the output directory (absolute or "../"
+ * Alias=) are skipped with a message in warnings (may be NULL), as podman does. */
+int quadlet_install_symlinks(const UnitFile *service, Strv *ret_links, Strv *ret_targets, Strv *warnings);
 
 /* Drop-in directory names for a quadlet file, most specific first (podman's GetUnitDropinPaths):
  * "foo-bar@i.container" → foo-bar@i.container.d, foo-bar@.container.d, foo-@.container.d,

@@ -407,12 +407,14 @@ static int write_service(UnitFile *service) {
 }
 
 static void enable_service(UnitFile *service) {
-        _cleanup_strv_ Strv links = {}, targets = {};
+        _cleanup_strv_ Strv links = {}, targets = {}, warnings = {};
 
-        if (quadlet_install_symlinks(service, &links, &targets) < 0) {
+        if (quadlet_install_symlinks(service, &links, &targets, &warnings) < 0) {
                 logf_("Can't create symlinks for %s: out of memory", service->filename);
                 return;
         }
+        for (size_t i = 0; i < warnings.n; i++)
+                logf_("%s", warnings.v[i]);
         for (size_t i = 0; i < links.n; i++) {
                 _cleanup_free_ char *p = strdup_printf("%s/%s", arg_output, links.v[i]), *dir = NULL;
                 char *slash;

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         };
         if (quadlet_convert(f, &ctx, &svc, &warnings, &err) >= 0) {
                 (void) unit_file_to_string(svc, &text);
-                (void) quadlet_install_symlinks(svc, &links, &targets);
+                (void) quadlet_install_symlinks(svc, &links, &targets, &warnings);
         }
         quadlet_units_info_done(&info);
         return 0;
