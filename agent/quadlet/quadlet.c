@@ -680,6 +680,12 @@ static int init_service(Conv *c) {
         if (r < 0)
                 return r;
 
+        /* Deliberate deviation: podman joins ServiceName= onto the output directory as is, so
+         * "ServiceName=../x" writes outside it. A unit name never contains '/'. */
+        if (strchr(c->info->service_name, '/') || !c->info->service_name[0])
+                return fail(c, "invalid ServiceName '%s': a unit name must be non-empty and contain no '/'",
+                            c->info->service_name);
+
         c->service = unit_file_dup(c->unit);
         if (!c->service)
                 return -ENOMEM;
