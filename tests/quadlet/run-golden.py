@@ -4,7 +4,8 @@
 (--podman-version 4.3 …), dry-run output and the front end's behaviour.
 
 Each directory under golden/ is one case:
-  args            generator arguments, one line (e.g. "--podman-version 4.3 -user"); optional
+  args            generator arguments, one line (e.g. "--podman-version 4.3 -user"); optional;
+                  without --podman-version the case runs with --podman-version 5.4
   in/             the quadlet source directory (QUADLET_UNIT_DIRS)
   out/            the expected output directory: unit files and symlinks, byte for byte
   stdout          expected stdout (dry runs); optional
@@ -61,6 +62,9 @@ def main():
             if os.path.exists(os.path.join(cdir, "args")):
                 with open(os.path.join(cdir, "args")) as f:
                     args = shlex.split(f.read())
+            if not any(x.lstrip("-").startswith("podman-version") for x in args):
+                # never depend on the podman installed on the test host
+                args = ["--podman-version", "5.4"] + args
             env = dict(os.environ, QUADLET_UNIT_DIRS=src)
             env.pop("PODMAN", None)
             dry = "-dryrun" in args or "--dryrun" in args
