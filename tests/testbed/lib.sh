@@ -147,8 +147,11 @@ tb_install_unroot() {
         else echo "tb_install_unroot: $name: FAILED (rc=$?)"; _tb_tail "$o"; return 1; fi
     }
     [ -f "$tar" ] || { echo "tb_install_unroot: FAILED: no such tarball: $tar"; return 1; }
-    # --no-overwrite-dir: keep the modes/owners of existing dirs such as /usr, /etc
-    _tb_step "untar $(basename "$tar") into /" tar -xpf "$tar" -C / --no-overwrite-dir --no-same-owner || return 1
+    # --no-overwrite-dir: keep the modes/owners of existing dirs such as /usr, /etc;
+    # --keep-directory-symlink: a lib/ or bin/ in the tree must not replace the
+    # merged-/usr symlinks /lib -> usr/lib, /bin -> usr/bin of Debian 12
+    _tb_step "untar $(basename "$tar") into /" tar -xpf "$tar" -C / --no-overwrite-dir \
+        --keep-directory-symlink --no-same-owner || return 1
     _tb_step ldconfig ldconfig || bad=1
     _tb_step systemd-sysusers systemd-sysusers || bad=1
     _tb_step "systemd-tmpfiles --create" systemd-tmpfiles --create || bad=1

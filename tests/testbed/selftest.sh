@@ -66,6 +66,7 @@ printf '[Service]\nExecStart=/bin/true\n' > $D/usr/lib/systemd/system/unroot-hel
 echo 'g unroot-mock-admins -' > $D/usr/lib/sysusers.d/unroot-mock.conf
 echo 'd /var/lib/unroot-mock 0750 root root -' > $D/usr/lib/tmpfiles.d/unroot-mock.conf
 printf '#!/bin/sh\necho mock\n' > $D/usr/bin/unroot-mock; chmod 755 $D/usr/bin/unroot-mock
+mkdir -p $D/lib/unroot-mock; echo x > $D/lib/unroot-mock/file   # merged-/usr trap
 cat > $D/usr/share/polkit-1/actions/org.unroot.mock.policy <<'XML'
 <?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE policyconfig PUBLIC "-//freedesktop//DTD PolicyKit Policy Configuration 1.0//EN"
@@ -83,6 +84,7 @@ tb_install_unroot /tmp/unroot-install.tar; rc=$?
 [ $rc = 0 ] && pass "tb_install_unroot returns 0" || fail "tb_install_unroot rc=$rc"
 check "binary installed" test -x /usr/bin/unroot-mock
 check "/usr kept its mode" test "$(stat -c %a /usr)" = "$usr_mode"
+check "/lib is still the merged-/usr symlink" bash -c 'test -L /lib && test -f /usr/lib/unroot-mock/file'
 check "sysusers ran" getent group unroot-mock-admins
 check "tmpfiles ran" test -d /var/lib/unroot-mock
 check "unroot-helper.socket enabled and listening" bash -c 'systemctl is-enabled unroot-helper.socket && systemctl is-active unroot-helper.socket && test -S /run/unroot/mock-helper.sock'

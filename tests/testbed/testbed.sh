@@ -85,6 +85,7 @@ rm -rf "$IN" "$OUT"; mkdir -p "$IN" "$OUT/artifacts"
 if grep -qw 'testbed.io=vdb' /proc/cmdline && [ -b /dev/vdb ]; then
     if ! tar -xf /dev/vdb -C "$IN"; then
         echo "testbed-runner: bad payload" | tee "$OUT/output.log"; echo 2 > "$OUT/exit-code"
+        echo "results of testbed-runner" > "$OUT/.testbed-results"
         tar -cf /dev/vdb -C "$OUT" . && sync; systemctl poweroff --no-block; exit 0
     fi
 else
@@ -106,6 +107,7 @@ echo "===== testbed test end: exit code $rc ====="
 echo "$rc" > "$OUT/exit-code"
 systemctl --failed --no-pager > "$OUT/failed-units.txt" 2>&1
 journalctl -b --no-pager -o short-monotonic > "$OUT/journal.txt" 2>&1
+echo "results of testbed-runner" > "$OUT/.testbed-results"   # tells results from the payload
 tar -cf /dev/vdb -C "$OUT" . && sync
 systemctl poweroff --no-block
 RUNNER
@@ -163,7 +165,7 @@ take_lock() {
 
 # stamp = what the image depends on; a change triggers a rebuild (bump "vN"
 # when build() itself changes)
-image_stamp() { printf '%s\n%s\n%s\n%s\n%s\n' "$GUEST_PACKAGES" "$GUEST_RUNNER" "$GUEST_UNIT" "$DISK_SIZE" "unroot-v1" | sha256sum | cut -c1-16; }
+image_stamp() { printf '%s\n%s\n%s\n%s\n%s\n' "$GUEST_PACKAGES" "$GUEST_RUNNER" "$GUEST_UNIT" "$DISK_SIZE" "unroot-v2" | sha256sum | cut -c1-16; }
 
 prepare_work() {
     mkdir -p "$W"
@@ -304,7 +306,13 @@ run_qemu() {
     QPID=
     log "VM finished after $((SECONDS - t0))s"
     # results were written by the guest as a tar onto the io disk
-    tar -xf "$RUNDIR/io.img" -C "$out" 2>/dev/null && [ -f "$out/exit-code" ] || log "no results on the io disk"
+    # (if the guest never wrote them, the disk still holds the payload: ignore it)
+    mkdir -p "$RUNDIR/res"
+    if tar -xf "$RUNDIR/io.img" -C "$RUNDIR/res" 2>/dev/null && [ -f "$RUNDIR/res/.testbed-results" ]; then
+        rm -f "$RUNDIR/res/.testbed-results"; cp -a "$RUNDIR/res/." "$out/"
+    else
+        log "no results on the io disk"
+    fi
     rm -rf "$RUNDIR"; RUNDIR=
     return $rc
 }
