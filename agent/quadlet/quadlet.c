@@ -867,6 +867,16 @@ static int convert_container(Conv *c) {
                 stop.v[0] = m;
         }
         unit_file_add_cmdline(c->service, "Service", "ExecStopPost", &stop);
+        if (c->version < QUADLET_PODMAN_VERSION(4, 5)) {
+                /* podman < 4.5's `rm --cidfile` leaves the file behind and `run --cidfile` refuses
+                 * an existing one ("container id file exists"): a restart failed on the 4.3.1 test
+                 * bed. podman 4.4's own quadlet removed it the same way. */
+                _cleanup_strv_ Strv rm = {};
+                strv_add(&rm, "-/bin/rm");
+                strv_add(&rm, "-f");
+                strv_add(&rm, "%t/%N.cid");
+                unit_file_add_cmdline(c->service, "Service", "ExecStopPost", &rm);
+        }
 
         r = base_command(c, &podman);
         if (r < 0)

@@ -131,6 +131,7 @@ check "web active after restart" wait_for 60 asuser $U systemctl --user is-activ
 check "restart app-pod" asuser $U systemctl --user restart app-pod.service
 check "app-pod active after restart" wait_for 60 asuser $U systemctl --user is-active -q app-pod.service
 check "member active after pod restart" wait_for 60 asuser $U systemctl --user is-active -q member.service
+check "container units remove the cid file after stop (podman < 4.5)" grep -q '^ExecStopPost=-/bin/rm -f %t/%N.cid' $G/web.service
 check "app-pod unit removes stale pod-id files first (podman < 5.0)" grep -q '^ExecStartPre=/bin/rm -f %t/%N.pid %t/%N.pod-id' $G/app-pod.service
 check "stop web" asuser $U systemctl --user stop web.service
 check "stop pod" asuser $U systemctl --user stop app-pod.service
