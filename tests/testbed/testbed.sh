@@ -158,9 +158,12 @@ take_lock() {
     need_host_tools flock
     exec 9>>"$LOCK"
     if ! flock -n 9; then
-        log "another test bed build/run holds $LOCK, waiting for it"
+        log "another test bed build/run holds $LOCK, waiting for it ($(cat "$LOCK.owner" 2>/dev/null || echo '?'))"
+        local t0=$SECONDS
         flock 9
+        log "got the lock after $((SECONDS - t0))s"
     fi
+    printf 'pid %s since %(%H:%M:%S)T: %s\n' "$$" -1 "$*" > "$LOCK.owner" 2>/dev/null || true
 }
 
 # stamp = what the image depends on; a change triggers a rebuild (bump "vN"
@@ -355,10 +358,13 @@ case ${1:-} in
 esac
 [ "$(id -u)" = 0 ] || die "must run as root"
 case ${1:-} in
-    build) take_lock; build;;
-    run)   shift; [ $# -ge 1 ] || die "usage: $0 run TEST [PATH...]"; take_lock; rc=0; run_test "$@" || rc=$?; exit $rc;;
-    shell) take_lock; build; run_qemu "" "" interactive;;
-    clean) take_lock; rm -rf "$W/rootfs" "$W/rootfs.new" "$W/image" "$W/image.new" "$W/out" "$W"/run.* "$W"/payload.*
+    build) take_lock build; build;;
+    run)   shift; [ $# -ge 1 ] || die "usage: $0 run TEST [PATH...]"
+           [ -f "$1" ] || die "no such test script: $1"
+           for p in "${@:2}"; do [ -e "$p" ] || die "no such file: $p"; done
+           take_lock "run $*"; rc=0; run_test "$@" || rc=$?; exit $rc;;
+    shell) take_lock shell; build; run_qemu "" "" interactive;;
+    clean) take_lock clean; rm -rf "$W/rootfs" "$W/rootfs.new" "$W/image" "$W/image.new" "$W/out" "$W"/run.* "$W"/payload.*
            log "cleaned $W (kept $W/cache)";;
     *) usage >&2; exit 2;;
 esac
