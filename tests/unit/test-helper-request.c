@@ -79,7 +79,7 @@ static void test_enroll_bad_count(void **state) {
 
 static void test_bad_names(void **state) {
         static const char *const bad[] = {
-                "../x", "a/b", ".", "..", "123", "-x", "-1", "Upper", "a.b", "foo$", "\xc3\x9cn\xc3\xafcode",
+                "../x", "a/b", ".", "..", "123", "-x", "-1", "Upper", "a.b", "foo$", "\xc3\x9cn\xc3\xaf" "code",
                 "\xff", "\xc0\xaf", "a:b", "a,b", "a b", "a\nb", "a\tb", "",
                 "abcdefghijabcdefghijabcdefghijab", /* 32 */
         };
@@ -148,7 +148,7 @@ static void test_version_and_oneof(void **state) {
 
 static void test_malformed_frames(void **state) {
         static uint8_t big[FRAME_REQUEST_MAX + 1];
-        uint8_t buf[512];
+        uint8_t buf[512] = {};
         HelperRequest r;
         size_t n;
 
