@@ -16,46 +16,29 @@ const char *agent_op_to_string(AgentOp op) {
         return op_names[op];
 }
 
-typedef struct UnpackedRequest {
-        Unroot__Agent__AgentRequest *msg;
-        BoundedAllocator *alloc;
-} UnpackedRequest;
-
-static void unpacked_request_done(UnpackedRequest *u) {
-        if (u->msg)
-                unroot__agent__agent_request__free_unpacked(u->msg, &u->alloc->base);
-}
-
 int agent_request_parse(const uint8_t *buf, size_t len, AgentRequest *ret, ErrorInfo *e) {
-        BoundedAllocator alloc;
-        _cleanup_(unpacked_request_done) UnpackedRequest u = { .alloc = &alloc };
+        _cleanup_(proto_unpacked_done) ProtoUnpacked u = {};
+        const Unroot__Agent__AgentRequest *msg;
         AgentRequest req = {};
+        int r;
 
-        if (!buf || len == 0)
-                return error_set(e, -EBADMSG, "", "empty request");
-        if (len > FRAME_REQUEST_MAX)
-                return error_set(e, -EMSGSIZE, "", "request of %zu bytes exceeds the limit of %u bytes",
-                                 len, FRAME_REQUEST_MAX);
-
-        bounded_allocator_init(&alloc, len * FRAME_ARENA_FACTOR + 4096);
-        u.msg = unroot__agent__agent_request__unpack(&alloc.base, len, buf);
-        if (!u.msg)
-                return error_set(e, -EBADMSG, "", "malformed request: not a valid AgentRequest message");
-        if (proto_message_check_strict(&u.msg->base) < 0)
-                return error_set(e, -EBADMSG, "", "malformed request: unknown or missing fields");
-        if (u.msg->version != AGENT_PROTOCOL_VERSION)
+        r = proto_unpack_request(&unroot__agent__agent_request__descriptor, buf, len, &u, e);
+        if (r < 0)
+                return r;
+        msg = (const Unroot__Agent__AgentRequest *) u.msg;
+        if (msg->version != AGENT_PROTOCOL_VERSION)
                 return error_set(e, -EPROTO, "version",
                                  "version: protocol version %u is not supported (expected %u)",
-                                 u.msg->version, AGENT_PROTOCOL_VERSION);
+                                 msg->version, AGENT_PROTOCOL_VERSION);
 
-        switch (u.msg->op_case) {
+        switch (msg->op_case) {
         case UNROOT__AGENT__AGENT_REQUEST__OP_STATUS:
                 req.op = AGENT_OP_STATUS;
                 break;
         case UNROOT__AGENT__AGENT_REQUEST__OP__NOT_SET:
                 return error_set(e, -EINVAL, "op", "op: the request names no operation");
         default:
-                return error_set(e, -EINVAL, "op", "op: unknown operation %d", (int) u.msg->op_case);
+                return error_set(e, -EINVAL, "op", "op: unknown operation %d", (int) msg->op_case);
         }
 
         *ret = req;

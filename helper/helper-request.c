@@ -31,43 +31,25 @@ static int parse_name(const ProtobufCBinaryData *b, char ret[static ACCOUNT_NAME
         return 0;
 }
 
-typedef struct UnpackedRequest {
-        Unroot__Helper__HelperRequest *msg;
-        BoundedAllocator *alloc;
-} UnpackedRequest;
-
-static void unpacked_request_done(UnpackedRequest *u) {
-        if (u->msg)
-                unroot__helper__helper_request__free_unpacked(u->msg, &u->alloc->base);
-}
-
 int helper_request_parse(const uint8_t *buf, size_t len, HelperRequest *ret, ErrorInfo *e) {
-        BoundedAllocator alloc;
-        _cleanup_(unpacked_request_done) UnpackedRequest u = { .alloc = &alloc };
+        _cleanup_(proto_unpacked_done) ProtoUnpacked u = {};
+        const Unroot__Helper__HelperRequest *msg;
         HelperRequest req = {};
         int r;
 
-        if (!buf || len == 0)
-                return error_set(e, -EBADMSG, "", "empty request");
-        if (len > FRAME_REQUEST_MAX)
-                return error_set(e, -EMSGSIZE, "", "request of %zu bytes exceeds the limit of %u bytes",
-                                 len, FRAME_REQUEST_MAX);
-
-        bounded_allocator_init(&alloc, len * FRAME_ARENA_FACTOR + 4096);
-        u.msg = unroot__helper__helper_request__unpack(&alloc.base, len, buf);
-        if (!u.msg)
-                return error_set(e, -EBADMSG, "", "malformed request: not a valid HelperRequest message");
-        if (proto_message_check_strict(&u.msg->base) < 0)
-                return error_set(e, -EBADMSG, "", "malformed request: unknown or missing fields");
-        if (u.msg->version != HELPER_PROTOCOL_VERSION)
+        r = proto_unpack_request(&unroot__helper__helper_request__descriptor, buf, len, &u, e);
+        if (r < 0)
+                return r;
+        msg = (const Unroot__Helper__HelperRequest *) u.msg;
+        if (msg->version != HELPER_PROTOCOL_VERSION)
                 return error_set(e, -EPROTO, "version", "version: protocol version %u is not supported (expected %u)",
-                                 u.msg->version, HELPER_PROTOCOL_VERSION);
+                                 msg->version, HELPER_PROTOCOL_VERSION);
 
-        req.interactive = u.msg->has_interactive && u.msg->interactive;
+        req.interactive = msg->has_interactive && msg->interactive;
 
-        switch (u.msg->op_case) {
+        switch (msg->op_case) {
         case UNROOT__HELPER__HELPER_REQUEST__OP_ENROLL: {
-                const Unroot__Helper__EnrollRequest *m = u.msg->enroll;
+                const Unroot__Helper__EnrollRequest *m = msg->enroll;
 
                 req.op = HELPER_OP_ENROLL;
                 r = parse_name(&m->name, req.name, e);
@@ -80,7 +62,7 @@ int helper_request_parse(const uint8_t *buf, size_t len, HelperRequest *ret, Err
                 break;
         }
         case UNROOT__HELPER__HELPER_REQUEST__OP_UNENROLL: {
-                const Unroot__Helper__UnenrollRequest *m = u.msg->unenroll;
+                const Unroot__Helper__UnenrollRequest *m = msg->unenroll;
 
                 req.op = HELPER_OP_UNENROLL;
                 r = parse_name(&m->name, req.name, e);
@@ -92,7 +74,7 @@ int helper_request_parse(const uint8_t *buf, size_t len, HelperRequest *ret, Err
         case UNROOT__HELPER__HELPER_REQUEST__OP__NOT_SET:
                 return error_set(e, -EINVAL, "op", "op: the request names no operation");
         default:
-                return error_set(e, -EINVAL, "op", "op: unknown operation %d", (int) u.msg->op_case);
+                return error_set(e, -EINVAL, "op", "op: unknown operation %d", (int) msg->op_case);
         }
 
         *ret = req;

@@ -159,3 +159,27 @@ int proto_message_check_strict(const ProtobufCMessage *m) {
         }
         return 0;
 }
+
+int proto_unpack_request(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, ProtoUnpacked *u,
+                         ErrorInfo *e) {
+        u->msg = NULL;
+        if (!buf || len == 0)
+                return error_set(e, -EBADMSG, "", "empty request");
+        if (len > FRAME_REQUEST_MAX)
+                return error_set(e, -EMSGSIZE, "", "request of %zu bytes exceeds the limit of %u bytes",
+                                 len, FRAME_REQUEST_MAX);
+
+        bounded_allocator_init(&u->alloc, len * FRAME_ARENA_FACTOR + 4096);
+        u->msg = protobuf_c_message_unpack(d, &u->alloc.base, len, buf);
+        if (!u->msg)
+                return error_set(e, -EBADMSG, "", "malformed request: not a valid %s message", d->short_name);
+        if (proto_message_check_strict(u->msg) < 0)
+                return error_set(e, -EBADMSG, "", "malformed request: unknown or missing fields");
+        return 0;
+}
+
+void proto_unpacked_done(ProtoUnpacked *u) {
+        if (u->msg)
+                protobuf_c_message_free_unpacked(u->msg, &u->alloc.base);
+        u->msg = NULL;
+}

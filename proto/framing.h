@@ -10,6 +10,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "error.h"
+
 #define FRAME_REQUEST_MAX (16U * 1024U)
 #define FRAME_REPLY_MAX (64U * 1024U)
 /* Decoding may allocate at most this many times the frame size (protobuf-c amplifies: one scanned
@@ -38,3 +40,15 @@ void bounded_allocator_init(BoundedAllocator *a, size_t budget);
 /* Strictness beyond protobuf-c: no unknown fields at any level, all required fields present. Walks
  * sub-messages; the schemas are flat, so the depth is small and bounded by the descriptor. */
 int proto_message_check_strict(const ProtobufCMessage *m);
+
+/* The common front half of every request decoder: refuse empty and oversized frames, unpack with a
+ * bounded allocator, refuse unknown or missing fields. u must stay where it is until
+ * proto_unpacked_done() (the allocator points into it). -EBADMSG or -EMSGSIZE with e filled. */
+typedef struct ProtoUnpacked {
+        ProtobufCMessage *msg;
+        BoundedAllocator alloc;
+} ProtoUnpacked;
+
+int proto_unpack_request(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, ProtoUnpacked *u,
+                         ErrorInfo *e);
+void proto_unpacked_done(ProtoUnpacked *u);
