@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # All benchmarks, each compared in the same run with the tool an admin would otherwise use:
 #  - allocator: unroot's subuid allocator vs shadow's usermod on 10,000 existing ranges (host);
+#  - quadlet: the whole podman corpus through unroot-quadlet vs podman 5.4.2's generator (host);
 #  - enroll: 50 × agentctl enroll vs useradd + usermod --add-subuids/--add-subgids + loginctl
 #    enable-linger, in the booted test bed (real logind and polkit).
 set -euo pipefail
@@ -11,5 +12,12 @@ tests/install-deps.sh
 ninja -C build
 echo "=== allocator (host) ==="
 meson test -C build --benchmark --verbose 2>&1 | grep -vE '^(ninja|\[)' || true
+echo "=== quadlet: whole corpus, unroot-quadlet vs podman 5.4.2's generator (host) ==="
+if oracle=$(QUADLET_ORACLE_CACHE=$PWD/build/quadlet-oracle ../shared/tools/quadlet-oracle 2>/dev/null); then
+        python3 bench/quadlet/bench-quadlet.py --unroot build/agent/quadlet/unroot-quadlet --oracle "$oracle" \
+                --corpus ../shared/corpus/quadlet-5.4.2 --runs 30
+else
+        echo "SKIP: podman 5.4.2's generator could not be fetched (../shared/tools/quadlet-oracle)"
+fi
 echo "=== enroll (test bed) ==="
 tests/e2e/run-e2e.sh build . bench/enroll/bench-enroll.sh
