@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A stand-in for systemd's D-Bus API in the host tests, served peer-to-peer with sd-bus in server
- * mode (no dbus-daemon, no systemd), like systemd's test-bus-server.c:
+/* systemd's D-Bus API for the host tests (fake-systemd1.c), two ways:
  *
  *   fake-manager SOCKET SYSTEM_STATE [UNIT ACTIVE_STATE]
- *
- * Answers org.freedesktop.DBus.Hello (so bus clients such as sd_bus_open_system() can connect),
- * the Manager's SystemState property, Manager.GetUnit(UNIT) → a unit whose ActiveState is
- * ACTIVE_STATE, and org.freedesktop.systemd1.NoSuchUnit for every other unit. Serves each
- * connection in a child process. */
+ *       listens on SOCKET and serves each connection peer-to-peer in a child process (sd-bus in
+ *       server mode, no dbus-daemon), like systemd's private socket: SystemState, and UNIT in
+ *       ACTIVE_STATE (NoSuchUnit for every other unit).
+ *   fake-manager --bus UNIT ACTIVE_STATE JOB_ID [DELAY_MS NEW_STATE]
+ *       takes the name org.freedesktop.systemd1 on the system bus ($DBUS_SYSTEM_BUS_ADDRESS, a
+ *       private dbus-daemon) with UNIT in ACTIVE_STATE and Job JOB_ID (0: none); after DELAY_MS
+ *       the unit turns NEW_STATE with no job and PropertiesChanged goes to subscribers. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,57 +18,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
-static const char *arg_state, *arg_unit, *arg_active;
+#include "fake-systemd1.h"
 
-static int get_system_state(sd_bus *bus, const char *path, const char *interface, const char *property,
-                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", arg_state);
-}
-
-static int get_active_state(sd_bus *bus, const char *path, const char *interface, const char *property,
-                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", arg_active ? arg_active : "inactive");
-}
-
-static int method_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *name;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        if (!arg_unit || strcmp(name, arg_unit) != 0)
-                return sd_bus_error_setf(error, "org.freedesktop.systemd1.NoSuchUnit", "Unit %s not loaded.", name);
-        return sd_bus_reply_method_return(m, "o", "/org/freedesktop/systemd1/unit/fake");
-}
-
-static int method_hello(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return sd_bus_reply_method_return(m, "s", ":1.42");
-}
-
-static const sd_bus_vtable manager_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("SystemState", "s", get_system_state, 0, 0),
-        SD_BUS_METHOD("GetUnit", "s", "o", method_get_unit, 0),
-        SD_BUS_VTABLE_END,
-};
-
-static const sd_bus_vtable unit_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("ActiveState", "s", get_active_state, 0, 0),
-        SD_BUS_VTABLE_END,
-};
-
-static const sd_bus_vtable driver_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD("Hello", "", "s", method_hello, 0),
-        SD_BUS_VTABLE_END,
-};
+static FakeSystemd1 fake;
 
 static int serve(int fd) {
         sd_bus *bus = NULL;
@@ -77,14 +37,7 @@ static int serve(int fd) {
         (void) sd_id128_randomize(&id);
         if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fd, fd) < 0 || sd_bus_set_server(bus, 1, id) < 0)
                 return 1;
-        r = sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                                     manager_vtable, NULL);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/systemd1/unit/fake",
-                                             "org.freedesktop.systemd1.Unit", unit_vtable, NULL);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                             driver_vtable, NULL);
+        r = fake_systemd1_export(&fake, bus);
         if (r >= 0)
                 r = sd_bus_start(bus);
         if (r < 0) {
@@ -105,17 +58,63 @@ static int serve(int fd) {
         return 0;
 }
 
+static const char *arg_new_state;
+
+static int on_delay(sd_event_source *s, uint64_t usec, void *userdata) {
+        int r = fake_systemd1_set_state(&fake, &fake.units[0], arg_new_state, 0);
+        if (r < 0)
+                fprintf(stderr, "fake-manager: PropertiesChanged: %s\n", strerror(-r));
+        return 0;
+}
+
+static int serve_bus(int argc, char *argv[]) {
+        sd_event *event = NULL;
+        sd_bus *bus = NULL;
+        FakeUnit *u;
+        int r;
+
+        if (argc != 5 && argc != 7) {
+                fprintf(stderr, "usage: fake-manager --bus UNIT ACTIVE_STATE JOB_ID [DELAY_MS NEW_STATE]\n");
+                return 2;
+        }
+        u = fake_systemd1_add_unit(&fake, argv[2], argv[3]);
+        if (!u)
+                return 2;
+        u->job_id = (uint32_t) strtoul(argv[4], NULL, 10);
+        r = sd_event_default(&event);
+        if (r >= 0)
+                r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = fake_systemd1_export(&fake, bus);
+        if (r >= 0)
+                r = sd_bus_request_name(bus, "org.freedesktop.systemd1", 0);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, event, 0);
+        if (r >= 0 && argc == 7) {
+                arg_new_state = argv[6];
+                r = sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC,
+                                               strtoull(argv[5], NULL, 10) * 1000ULL, 0, on_delay, NULL);
+        }
+        if (r >= 0)
+                r = sd_event_loop(event);
+        if (r < 0)
+                fprintf(stderr, "fake-manager: %s\n", strerror(-r));
+        return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char *argv[]) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd;
 
+        if (argc > 1 && strcmp(argv[1], "--bus") == 0)
+                return serve_bus(argc, argv);
         if (argc < 3 || strlen(argv[1]) >= sizeof sa.sun_path) {
                 fprintf(stderr, "usage: fake-manager SOCKET SYSTEM_STATE [UNIT ACTIVE_STATE]\n");
                 return 2;
         }
-        arg_state = argv[2];
-        arg_unit = argc > 3 ? argv[3] : NULL;
-        arg_active = argc > 4 ? argv[4] : NULL;
+        fake.system_state = argv[2];
+        if (argc > 3 && !fake_systemd1_add_unit(&fake, argv[3], argc > 4 ? argv[4] : "inactive"))
+                return 2;
         /* Bound under a temporary name and renamed once listening: when SOCKET appears, it accepts. */
         if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s.tmp", argv[1]) >= (int) sizeof sa.sun_path)
                 return 2;
