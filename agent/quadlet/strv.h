@@ -59,6 +59,8 @@ static inline void buf_donep(Buf *b) {
         buf_done(b);
 }
 #define _cleanup_buf_ _cleanup_(buf_donep)
+/* Room for extra more bytes plus the terminating NUL; false (and oom set) if that fails. */
+bool buf_reserve(Buf *b, size_t extra);
 void buf_putn(Buf *b, const char *p, size_t n);
 void buf_puts(Buf *b, const char *p);
 void buf_putc(Buf *b, char c);

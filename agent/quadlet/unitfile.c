@@ -391,13 +391,18 @@ int unit_file_to_string(const UnitFile *f, char **ret) {
                 }
                 if (!g->name[0])
                         continue;
-                buf_printf(&b, "[%s]\n", g->name);
+                /* Plain copies, no printf: this loop writes every generated line. */
+                buf_putc(&b, '[');
+                buf_puts(&b, g->name);
+                buf_puts(&b, "]\n");
                 for (size_t j = 0; j < g->n_lines; j++) {
                         const UnitLine *l = g->lines[j];
-                        if (l->is_comment)
-                                buf_printf(&b, "%s\n", l->value);
-                        else
-                                buf_printf(&b, "%s=%s\n", l->key, l->value);
+                        if (!l->is_comment) {
+                                buf_puts(&b, l->key);
+                                buf_putc(&b, '=');
+                        }
+                        buf_puts(&b, l->value);
+                        buf_putc(&b, '\n');
                 }
         }
         *ret = buf_steal(&b);

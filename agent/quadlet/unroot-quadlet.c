@@ -102,19 +102,30 @@ static int name_cmp(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Sorted entry names of a directory (like Go's os.ReadDir). */
-static int read_dir_sorted(const char *path, Strv *ret) {
+/* Sorted entry names of a directory (like Go's os.ReadDir). With ret_maybe_dirs, also the names
+ * that may be directories (d_type says directory, symlink or unknown), to spare a stat() of every
+ * regular file. */
+static int read_dir_sorted_full(const char *path, Strv *ret, Strv *ret_maybe_dirs) {
         _cleanup_closedir_ DIR *d = opendir(path);
         struct dirent *de;
 
         if (!d)
                 return -errno;
         while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
                         strv_add(ret, de->d_name);
+                        if (ret_maybe_dirs && (de->d_type == DT_DIR || de->d_type == DT_LNK || de->d_type == DT_UNKNOWN))
+                                strv_add(ret_maybe_dirs, de->d_name);
+                }
+        if (ret_maybe_dirs && ret_maybe_dirs->n > 0)
+                qsort(ret_maybe_dirs->v, ret_maybe_dirs->n, sizeof(char *), name_cmp);
         if (ret->n > 0)
                 qsort(ret->v, ret->n, sizeof(char *), name_cmp);
-        return strv_error(ret);
+        return strv_error(ret) ?: (ret_maybe_dirs ? strv_error(ret_maybe_dirs) : 0);
+}
+
+static int read_dir_sorted(const char *path, Strv *ret) {
+        return read_dir_sorted_full(path, ret, NULL);
 }
 
 typedef bool (*DirFilter)(const char *path);
@@ -122,7 +133,7 @@ typedef bool (*DirFilter)(const char *path);
 /* Adds path and its subdirectories, depth first in name order (filepath.WalkDir). Symlinks are
  * resolved, each directory is visited once. */
 static void walk_dirs(Strv *dirs, Seen *seen, const char *path, DirFilter filter) {
-        _cleanup_strv_ Strv names = {};
+        _cleanup_strv_ Strv names = {}, maybe_dirs = {};
         char resolved[PATH_MAX];
         struct stat st;
 
@@ -137,10 +148,10 @@ static void walk_dirs(Strv *dirs, Seen *seen, const char *path, DirFilter filter
         if (filter && !filter(resolved))
                 return;
         strv_add(dirs, resolved);
-        if (read_dir_sorted(resolved, &names) < 0)
+        if (read_dir_sorted_full(resolved, &names, &maybe_dirs) < 0)
                 return;
-        for (size_t i = 0; i < names.n; i++) {
-                _cleanup_free_ char *sub = strdup_printf("%s/%s", resolved, names.v[i]);
+        for (size_t i = 0; i < maybe_dirs.n; i++) {
+                _cleanup_free_ char *sub = strdup_printf("%s/%s", resolved, maybe_dirs.v[i]);
                 struct stat sst;
                 if (!sub || stat(sub, &sst) < 0 || !S_ISDIR(sst.st_mode))
                         continue;
@@ -223,17 +234,27 @@ static int get_unit_dirs(Strv *dirs) {
 /* ---- loading ---- */
 
 static int read_file(const char *path, char **ret, size_t *ret_len) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_close_ int fd = -EBADF;
         _cleanup_buf_ Buf b = {};
-        char chunk[8192];
-        size_t k;
+        ssize_t k;
 
-        if (!f)
+        /* Plain read(2) into the growing buffer: no stdio, no fstat; unit files are small. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
                 return -errno;
-        while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-                buf_putn(&b, chunk, k);
-        if (ferror(f))
-                return -EIO;
+        for (;;) {
+                if (!buf_reserve(&b, 4096))
+                        return -ENOMEM;
+                k = read(fd, b.s + b.n, b.cap - b.n - 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                b.n += (size_t) k;
+                b.s[b.n] = 0;
+        }
         *ret_len = b.n;
         *ret = buf_steal(&b);
         return *ret ? 0 : -ENOMEM;
