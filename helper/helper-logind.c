@@ -70,3 +70,24 @@ int logind_terminate_user(uid_t uid) {
         sd_bus_error_free(&error);
         return r;
 }
+
+int logind_wait_user_gone(uid_t uid, uint64_t timeout_usec) {
+        /* TerminateUser only starts the stop. Before a purge removes the home, the account's
+         * processes (podman, conmon) must be gone, or they would write into a tree being removed.
+         * logind keeps the user until its last process has exited. The helper is a one-shot
+         * process, so a short bounded poll is fine here. */
+        for (uint64_t waited = 0;; waited += 200 * 1000) {
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+                int r = logind_call("GetUser", &error, "u", (uint32_t) uid);
+                bool gone = r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.login1.NoSuchUser");
+
+                sd_bus_error_free(&error);
+                if (gone)
+                        return 0;
+                if (r < 0)
+                        return r;
+                if (waited >= timeout_usec)
+                        return -ETIMEDOUT;
+                (void) usleep(200 * 1000);
+        }
+}

@@ -116,6 +116,13 @@ int op_unenroll(const HelperContext *ctx, const HelperRequest *req, OpResult *re
                         (void) change_list_add(&res->changes, "stopped user@%u.service and every process of %s",
                                                (unsigned) res->info.uid, req->name);
                 }
+                if (req->purge) {
+                        r = logind_wait_user_gone(res->info.uid, 60ULL * 1000 * 1000);
+                        if (r < 0)
+                                return error_set(e, r, "", "processes of %s are still running after 60 s; "
+                                                 "not removing its home yet, run unenroll --purge again",
+                                                 req->name);
+                }
         }
 
         if (req->purge) {
