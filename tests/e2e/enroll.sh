@@ -78,6 +78,19 @@ out=$(cd /tmp && runuser -u alice -- agentctl enroll container-db 2>&1); rc=$?
 [ $rc = 0 ] && pass "re-enroll after unenroll works" || { fail "re-enroll exits $rc"; echo "$out" | sed 's/^/    | /'; }
 check "linger back on" test -e /var/lib/systemd/linger/container-db
 
+section "unenroll --purge"
+out=$(cd /tmp && runuser -u alice -- agentctl enroll container-tmp 2>&1); rc=$?
+[ $rc = 0 ] && pass "enroll container-tmp" || { fail "enroll container-tmp exits $rc"; echo "$out" | sed 's/^/    | /'; }
+TMP_UID=$(id -u container-tmp 2>/dev/null || echo none)
+out=$(cd /tmp && runuser -u alice -- agentctl unenroll --purge container-tmp 2>&1); rc=$?
+echo "$out" | sed 's/^/    | /'
+[ $rc = 0 ] && pass "unenroll --purge exits 0" || fail "unenroll --purge exits $rc"
+check "user@$TMP_UID.service gone" bash -c "! systemctl is-active -q user@$TMP_UID.service"
+check "account, group and ranges removed" bash -c \
+        "! getent passwd container-tmp && ! getent group container-tmp && ! grep -q '^container-tmp:' /etc/subuid /etc/subgid"
+check "home removed" test ! -e /var/lib/unroot/container-tmp
+check "container-db untouched by the purge" bash -c "getent passwd container-db && grep -q '^container-db:' /etc/subuid"
+
 section "sandbox"
 systemd-analyze security unroot-helper@x.service --no-pager 2>&1 | tail -n 3 | sed 's/^/    | /'
 
