@@ -168,6 +168,16 @@ static void call_finish(ManagerCall *c, int r, const char *result, const sd_bus_
 }
 
 static void call_fail_reply(ManagerCall *c, sd_bus_message *reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        /* sd-bus fails the calls in flight of a closed connection with a synthetic NoReply, which
+         * would read as a timeout: say what happened instead. */
+        if (sd_bus_message_is_method_error(reply, SD_BUS_ERROR_NO_REPLY) && sd_bus_is_open(c->manager->bus) <= 0) {
+                (void) sd_bus_error_set(&error, SD_BUS_ERROR_DISCONNECTED,
+                                        "The connection to the user manager was lost.");
+                call_finish(c, -ECONNRESET, NULL, &error);
+                return;
+        }
         call_finish(c, sd_bus_message_get_errno(reply) > 0 ? -sd_bus_message_get_errno(reply) : -EIO, NULL,
                     sd_bus_message_get_error(reply));
 }

@@ -311,6 +311,24 @@ static void test_disconnect(void **state) {
         assert_string_equal(res.error_name, SD_BUS_ERROR_DISCONNECTED);
 }
 
+static void test_disconnect_in_flight(void **state) {
+        Fixture *f = *state;
+        Result res = {};
+
+        /* the manager takes the call and goes away before answering */
+        f->fake.silent = true;
+        fake_systemd1_add_unit(&f->fake, "db.service", "active");
+        assert_int_equal(manager_unit_state(f->manager, "db.service", on_state, &res, NULL), 0);
+        for (int i = 0; i < 5; i++)
+                assert_true(sd_event_run(f->event, 10 * 1000) >= 0);
+        assert_false(res.called);
+        f->server = sd_bus_flush_close_unref(f->server);
+        run_until(f, &res, 5000000);
+        assert_int_equal(res.r, -ECONNRESET);
+        assert_string_equal(res.error_name, SD_BUS_ERROR_DISCONNECTED);
+        assert_int_equal(manager_n_pending(f->manager), 0);
+}
+
 static void test_cancel_and_invalid(void **state) {
         Fixture *f = *state;
         Result res = {}, other = {};
@@ -344,6 +362,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_call_timeout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_job_timeout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_disconnect_in_flight, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cancel_and_invalid, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Host test for unroot-wait-online (suite integration; needs no root): the real binary against a
 # private dbus-daemon standing in for the system bus, with fake-manager --bus owning
-# org.freedesktop.systemd1 and exporting the target unit. Checks exit status, time taken and warnings for each way the wait can end.
+# org.freedesktop.systemd1 and exporting the target unit. Checks exit status, time taken and warnings
+# for each way the wait can end.
 #
 #   wait-online-host.sh BUILD_ROOT
 set -u
