@@ -15,6 +15,7 @@
 #define SD1_UNIT "org.freedesktop.systemd1.Unit"
 #define SD1_SERVICE "org.freedesktop.systemd1.Service"
 #define ERROR_NO_SUCH_UNIT "org.freedesktop.systemd1.NoSuchUnit"
+#define DISCONNECTED_MESSAGE "The connection to the user manager was lost."
 
 /* systemd's own errors, so that sd_bus_message_get_errno() gives callers something to switch on
  * (the same mapping as systemd's bus-common-errors.c for the ones a unit operation can meet). */
@@ -172,9 +173,9 @@ static void call_fail_reply(ManagerCall *c, sd_bus_message *reply) {
 
         /* sd-bus fails the calls in flight of a closed connection with a synthetic NoReply, which
          * would read as a timeout: say what happened instead. */
-        if (sd_bus_message_is_method_error(reply, SD_BUS_ERROR_NO_REPLY) && sd_bus_is_open(c->manager->bus) <= 0) {
-                (void) sd_bus_error_set(&error, SD_BUS_ERROR_DISCONNECTED,
-                                        "The connection to the user manager was lost.");
+        if (sd_bus_message_is_method_error(reply, SD_BUS_ERROR_NO_REPLY) &&
+            sd_bus_is_open(c->manager->bus) <= 0) {
+                (void) sd_bus_error_set(&error, SD_BUS_ERROR_DISCONNECTED, DISCONNECTED_MESSAGE);
                 call_finish(c, -ECONNRESET, NULL, &error);
                 return;
         }
@@ -260,8 +261,9 @@ static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
         /* The job stays queued in the manager; we only stop waiting for it. */
-        (void) sd_bus_error_setf(&error, SD_BUS_ERROR_TIMEOUT, "Job %s for unit '%s' did not finish within %llu s.",
-                                 c->path, c->name, (unsigned long long) (c->manager->job_usec / 1000000ULL));
+        (void) sd_bus_error_setf(&error, SD_BUS_ERROR_TIMEOUT,
+                                 "Job %s for unit '%s' did not finish within %llu s.", c->path, c->name,
+                                 (unsigned long long) (c->manager->job_usec / 1000000ULL));
         call_finish(c, -ETIMEDOUT, NULL, &error);
         return 0;
 }
@@ -277,8 +279,8 @@ static int on_job_enqueued(sd_bus_message *reply, void *userdata, sd_bus_error *
         }
         r = call_read_path(c, reply);
         if (r >= 0)
-                r = sd_event_add_time_relative(c->manager->event, &c->timer, CLOCK_MONOTONIC, c->manager->job_usec,
-                                               0, on_job_timeout, c);
+                r = sd_event_add_time_relative(c->manager->event, &c->timer, CLOCK_MONOTONIC,
+                                               c->manager->job_usec, 0, on_job_timeout, c);
         if (r < 0)
                 call_finish(c, r, NULL, NULL);
         return 0;
@@ -316,7 +318,7 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *re
 
         /* sd-bus has already failed the method calls in flight; the jobs we wait for would only time
          * out, since no JobRemoved can arrive any more. */
-        (void) sd_bus_error_set(&error, SD_BUS_ERROR_DISCONNECTED, "The connection to the user manager was lost.");
+        (void) sd_bus_error_set(&error, SD_BUS_ERROR_DISCONNECTED, DISCONNECTED_MESSAGE);
         for (ManagerCall *c = m->calls; c;) {
                 ManagerCall *next = c->next;
                 if (c->kind == CALL_JOB && c->path)
@@ -498,8 +500,8 @@ static int on_unit_path(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                  * status does. LoadUnit answers NoSuchUnit itself only for names it cannot load. */
                 if (!c->loading && sd_bus_message_is_method_error(reply, ERROR_NO_SUCH_UNIT)) {
                         c->loading = true;
-                        r = call_method(c, SD1_PATH, SD1_MANAGER, "LoadUnit", on_unit_path, c->manager->call_usec,
-                                        "s", c->name);
+                        r = call_method(c, SD1_PATH, SD1_MANAGER, "LoadUnit", on_unit_path,
+                                        c->manager->call_usec, "s", c->name);
                         if (r < 0)
                                 call_finish(c, r, NULL, NULL);
                         return 0;
@@ -575,8 +577,8 @@ int manager_new(sd_event *event, sd_bus *bus, AgentManager **ret) {
         if (r < 0)
                 return r;
         /* Sent after the match, before any job: JobRemoved of our first job cannot be missed. */
-        r = sd_bus_call_method_async(bus, &m->subscribe, SD1_DEST, SD1_PATH, SD1_MANAGER, "Subscribe", on_subscribed,
-                                     m, NULL);
+        r = sd_bus_call_method_async(bus, &m->subscribe, SD1_DEST, SD1_PATH, SD1_MANAGER, "Subscribe",
+                                     on_subscribed, m, NULL);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);

@@ -73,13 +73,14 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_TIMEOUT:
                         r = wait_online_parse_timeout(optarg, &arg_timeout_usec);
                         if (r < 0)
-                                return log_error_errno(r, "--timeout: '%s' is not a number of seconds from 0 to %u.",
+                                return log_error_errno(r,
+                                                       "--timeout: '%s' is not a number of seconds from 0 to %u.",
                                                        optarg, WAIT_ONLINE_TIMEOUT_MAX_SEC);
                         break;
                 case ARG_TARGET:
                         if (!wait_online_target_valid(optarg))
-                                return log_error_errno(SYNTHETIC_ERRNO(-EINVAL), "--target: '%s' is not a unit name.",
-                                                       optarg);
+                                return log_error_errno(SYNTHETIC_ERRNO(-EINVAL),
+                                                       "--target: '%s' is not a unit name.", optarg);
                         arg_target = optarg;
                         break;
                 case 'v':
@@ -186,8 +187,8 @@ static int on_state(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
 
 static int get_state(Waiter *w) {
         w->get_all = sd_bus_slot_unref(w->get_all);
-        return sd_bus_call_method_async(w->bus, &w->get_all, SD1_DEST, w->path, "org.freedesktop.DBus.Properties",
-                                        "GetAll", on_state, w, "s", SD1_UNIT);
+        return sd_bus_call_method_async(w->bus, &w->get_all, SD1_DEST, w->path,
+                                        "org.freedesktop.DBus.Properties", "GetAll", on_state, w, "s", SD1_UNIT);
 }
 
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -212,7 +213,8 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (invalidated && !w->get_all) {
                 r = get_state(w);
                 if (r < 0) {
-                        log_warning_errno(r, "Cannot read the state of %s (%m); not waiting for it.", arg_target);
+                        log_warning_errno(r, "Cannot read the state of %s (%m); not waiting for it.",
+                                          arg_target);
                         finish(w);
                 }
                 return 0;
@@ -284,8 +286,8 @@ static int run(int argc, char *argv[]) {
                                               "PropertiesChanged", on_properties_changed, NULL, &w);
         if (r >= 0)
                 r = sd_bus_match_signal_async(bus, NULL, NULL, "/org/freedesktop/DBus/Local",
-                                              "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, NULL,
-                                              &w);
+                                              "org.freedesktop.DBus.Local", "Disconnected", on_disconnected,
+                                              NULL, &w);
         if (r >= 0)
                 r = sd_bus_call_method_async(bus, NULL, SD1_DEST, "/org/freedesktop/systemd1",
                                              "org.freedesktop.systemd1.Manager", "Subscribe", on_subscribed, &w,
@@ -293,7 +295,8 @@ static int run(int argc, char *argv[]) {
         if (r >= 0)
                 r = get_state(&w);
         if (r < 0) {
-                log_warning_errno(r, "Cannot talk to systemd on the system bus (%m); not waiting for %s.", arg_target);
+                log_warning_errno(r, "Cannot talk to systemd on the system bus (%m); not waiting for %s.",
+                                  arg_target);
                 r = 0;
         } else {
                 log_debug("Waiting up to %llu s for %s.", (unsigned long long) (arg_timeout_usec / 1000000ULL),

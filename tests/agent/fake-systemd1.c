@@ -99,8 +99,8 @@ static int method_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 u->main_pid = 0;
         }
         return sd_bus_emit_signal(sd_bus_message_get_bus(m), "/org/freedesktop/systemd1",
-                                  "org.freedesktop.systemd1.Manager", "JobRemoved", "uoss", f->last_job, job, name,
-                                  f->job_result);
+                                  "org.freedesktop.systemd1.Manager", "JobRemoved", "uoss", f->last_job, job,
+                                  name, f->job_result);
 }
 
 static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -223,8 +223,8 @@ int fake_systemd1_export(FakeSystemd1 *f, sd_bus *bus) {
         r = sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                      manager_vtable, f);
         if (r >= 0)
-                r = sd_bus_add_fallback_vtable(bus, NULL, UNIT_PREFIX, "org.freedesktop.systemd1.Unit", unit_vtable,
-                                               find_unit_object, f);
+                r = sd_bus_add_fallback_vtable(bus, NULL, UNIT_PREFIX, "org.freedesktop.systemd1.Unit",
+                                               unit_vtable, find_unit_object, f);
         if (r >= 0)
                 r = sd_bus_add_fallback_vtable(bus, NULL, UNIT_PREFIX, "org.freedesktop.systemd1.Service",
                                                service_vtable, find_service_object, f);

@@ -108,7 +108,8 @@ static void on_job(AgentManager *m, int r, const char *result, const sd_bus_erro
         snprintf(res->result, sizeof res->result, "%s", result ?: "");
 }
 
-static void on_state(AgentManager *m, int r, const UnitState *state, const sd_bus_error *error, void *userdata) {
+static void on_state(AgentManager *m, int r, const UnitState *state, const sd_bus_error *error,
+                     void *userdata) {
         Result *res = userdata;
         record_error(res, r, error);
         if (r < 0) {
