@@ -34,7 +34,9 @@ echo "=== build (werror) ==="
 if [ ! -d build-ci ]; then meson setup build-ci -Dwerror=true >/dev/null || exit 2; fi
 ninja -C build-ci || exit 2
 echo "=== unit, quadlet and integration suites ==="
-run_meson_tests build-ci --no-suite e2e
+# The fuzz suite (bounded libFuzzer runs, clang) is run on its own with `meson test --suite fuzz`;
+# the fuzz corpora are replayed here, in the unit suite.
+run_meson_tests build-ci --no-suite e2e --no-suite fuzz
 
 echo "=== build (ASan+UBSan) ==="
 if [ ! -d build-asan ]; then
