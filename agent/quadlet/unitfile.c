@@ -298,6 +298,15 @@ int unit_file_parse(const char *data, size_t len, const char *path, UnitFile **r
         }
         p.file = f;
 
+        /* Deliberate difference from podman: Go strings carry NUL bytes through, but C strings
+         * (and systemd) would cut the value there, so what is shown and what is used would differ
+         * (found by fuzzing: "A=x\v\0…1" printed "A=x\v" and re-read as "A=x"). Refuse. */
+        if (memchr(data, 0, len)) {
+                if (ret_error)
+                        *ret_error = strdup_printf("%s: file contains a NUL byte", path ?: "unit file");
+                return -EBADMSG;
+        }
+
         /* Drop one trailing newline, then split on '\n'. */
         if (len > 0 && data[len - 1] == '\n')
                 len--;

@@ -63,6 +63,19 @@ static void test_errors(void **state) {
         parse_err("[A\x01]\n", "invalid group name: A\x01");
 }
 
+static void test_nul_byte(void **state) {
+        /* Found by fuzzing: a NUL inside a value made print → parse not a fixed point. */
+        static const char data[] = "[Unit]\n[Un:A=x\v\0\0\0\0\0\0\0\0\0""1\n";
+        UnitFile *f = NULL;
+        char *err = NULL;
+
+        assert_int_equal(unit_file_parse(data, sizeof data - 1, "/q/nul.container", &f, &err), -EBADMSG);
+        assert_null(f);
+        assert_non_null(err);
+        assert_non_null(strstr(err, "NUL byte"));
+        free(err);
+}
+
 static void test_lookup(void **state) {
         UnitFile *f = parse_ok("[A]\nName=\"RemoveQuotes\"Name\"\nT=x  \nL=a\nL=\nL=b\nL=c d\n"
                                "B=On\nB2=nope\nN=0x10\nO=010\nNeg=-1\n",
@@ -258,6 +271,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_continuation),
                 cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_nul_byte),
                 cmocka_unit_test(test_lookup),
                 cmocka_unit_test(test_split),
                 cmocka_unit_test(test_escape_words),
