@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Concurrency against the real helper (helper-anchors.md §5.3; issue 6 part 7), one helper process
+# per connection as with Accept=yes:
+#  1. 32 parallel enrolls of the same name: exactly one passwd/group/shadow/gshadow line and one
+#     subuid/subgid range; every call succeeds (changed once, unchanged otherwise) or says busy;
+#  2. 32 parallel enrolls of different names, while an admin's `useradd --prefix` and
+#     `usermod --prefix --add-subuids` loop on the same tree: every account once, unique uids and
+#     gids, pairwise-disjoint subuid and subgid ranges, every file still parses (fields per line).
+# The admin race runs only with the third argument `admin`: it loses updates today (see meson.build).
+# usage: concurrency.sh BUILD_DIR SOURCE_DIR [admin]
+set -u
+BUILD=$(cd "${1:?build dir}" && pwd)
+SRC=$(cd "${2:?source dir}" && pwd)
+if [ -z "${UNROOT_HARD_INNER:-}" ]; then
+        [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (private mount namespace, polkitd, the real helper)"; exit 77; }
+        exec env UNROOT_HARD_INNER=1 unshare --mount --propagation private "$0" "$@"
+fi
+. "$SRC/tests/hardening/lib.sh"
+hardening_need_root
+start_bus_and_polkit || exit 1
+make_tree "$R"
+start_helper
+N=${UNROOT_CONC_N:-32}
+
+wellformed() {
+        local f n
+        for f in group:4 gshadow:4 passwd:7 shadow:9 subuid:3 subgid:3; do
+                n=${f#*:}; f=${f%:*}
+                awk -F: -v n="$n" 'NF != n { print FILENAME ":" FNR ": " $0; bad=1 } END { exit bad }' "$R/etc/$f" ||
+                        { fail "$1: torn or malformed /etc/$f"; return; }
+        done
+        for f in passwd group subuid subgid; do
+                [ -z "$(cut -d: -f1 "$R/etc/$f" | sort | uniq -d)" ] || fail "$1: duplicate names in $f: $(cut -d: -f1 "$R/etc/$f" | sort | uniq -d | head -3)"
+        done
+        [ -z "$(cut -d: -f3 "$R/etc/passwd" | sort | uniq -d)" ] || fail "$1: duplicate uids"
+        [ -z "$(cut -d: -f3 "$R/etc/group" | sort | uniq -d)" ] || fail "$1: duplicate gids"
+        for f in subuid subgid; do
+                awk -F: '{ s[NR]=$2; e[NR]=$2+$3 } END { for (i=1;i<=NR;i++) for (j=i+1;j<=NR;j++) if (s[i] < e[j] && s[j] < e[i]) { print "overlap: line " i " and " j; exit 1 } }' \
+                        "$R/etc/$f" || fail "$1: overlapping ranges in $f"
+        done
+        pass "$1: files well formed, names/ids unique, ranges disjoint"
+}
+
+# 1. same name
+# (only the clients are waited for: dbus-daemon, polkitd and the socket are children too)
+J=()
+for i in $(seq "$N"); do "$AGENTCTL" --no-ask-password enroll --no-wait container-same >"$T/same.$i" 2>&1 & J+=($!); done
+wait "${J[@]}"
+changed=$(grep -l ': changed' "$T"/same.* | wc -l); unchanged=$(grep -l ': unchanged' "$T"/same.* | wc -l)
+busy=$(grep -Li ': changed\|: unchanged' "$T"/same.* | xargs -r grep -li 'busy\|locked' | wc -l)
+other=$(grep -Li ': changed\|: unchanged\|busy\|locked' "$T"/same.* | wc -l)
+echo "same name x$N: changed $changed, unchanged $unchanged, busy $busy, other $other"
+[ "$changed" = 1 ] && pass "exactly one call created the account" || fail "$changed calls report 'changed'"
+[ "$other" = 0 ] && pass "every other call: unchanged or busy" || { fail "$other calls neither succeeded nor said busy"; cat $(grep -Li ': changed\|: unchanged\|busy\|locked' "$T"/same.* | head -1); }
+for f in passwd group shadow gshadow subuid subgid; do
+        c=$(grep -c '^container-same:' "$R/etc/$f"); [ "$c" = 1 ] && pass "one container-same line in $f" || fail "$c container-same lines in $f"
+done
+wellformed "same name"
+
+# 2. different names, racing an admin's useradd/usermod on the same tree
+admin_race() {
+        local i=0
+        while [ ! -e "$T/stop" ]; do
+                i=$((i + 1))
+                useradd --prefix "$R" -M -N -s /usr/sbin/nologin "human$i" 2>>"$T/useradd.log" || true
+                usermod --prefix "$R" --add-subuids "$((3000000 + i * 70000))-$((3000000 + i * 70000 + 65535))" "human$i" 2>>"$T/useradd.log" || true
+        done
+        echo "$i" > "$T/admin.count"
+}
+if [ "${3:-}" != admin ]; then
+        ADMIN=
+elif command -v useradd >/dev/null && command -v usermod >/dev/null; then
+        admin_race &
+        ADMIN=$!
+else
+        echo "(no useradd/usermod: the admin race is skipped)"; ADMIN=
+fi
+J=()
+for i in $(seq "$N"); do "$AGENTCTL" --no-ask-password enroll --no-wait "container-d$i" >"$T/diff.$i" 2>&1 & J+=($!); done
+wait "${J[@]}"
+# retry those that were told the files were busy (the documented answer to a held lock)
+for i in $(seq "$N"); do
+        grep -qi 'busy\|locked' "$T/diff.$i" && "$AGENTCTL" --no-ask-password enroll --no-wait "container-d$i" >"$T/diff.$i" 2>&1
+done
+touch "$T/stop"; [ -n "$ADMIN" ] && wait "$ADMIN"
+echo "admin loop ran $(cat "$T/admin.count" 2>/dev/null || echo 0) useradd+usermod rounds"
+ok=0
+for i in $(seq "$N"); do
+        for f in passwd group shadow gshadow subuid subgid; do
+                [ "$(grep -c "^container-d$i:" "$R/etc/$f")" = 1 ] || { fail "container-d$i: not exactly one line in $f ($(head -1 "$T/diff.$i"))"; continue 2; }
+        done
+        ok=$((ok + 1))
+done
+[ "$ok" = "$N" ] && pass "$N different names: each exactly once in all six files" || fail "only $ok of $N accounts complete"
+humans=$(grep -c '^human' "$R/etc/passwd")
+echo "admin users created meanwhile: $humans"
+wellformed "different names + admin race"
+finish
