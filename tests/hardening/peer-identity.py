@@ -79,6 +79,37 @@ s.settimeout(60); s.send(enroll(n2)); st, msg = reply(s.recv(65536))
 ctl.send(b'x'); os.waitpid(pid, 0)
 result(st == 'CHANGED', 'control: socket passed on while the connecting root process lives: %s %r' % (st, msg))
 
+# 4. pid reuse (only when we are pid namespace root's child, see peer-identity.sh): an unprivileged
+#    A connects and exits, root's B is forked with A's pid through ns_last_pid, then the request is
+#    sent on A's socket. The helper must not take B for the caller: DENIED.
+if os.environ.get('UNROOT_PIDNS') == '1':
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        os.setgid(65534); os.setuid(65534)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sock_path)
+        b.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [s.fileno()]))])
+        os._exit(0)
+    msg, anc, _, _ = a.recvmsg(1, socket.CMSG_SPACE(4))
+    s = socket.socket(fileno=array.array('i', anc[0][2][:4])[0])
+    os.waitpid(pid, 0)
+    with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
+        f.write(str(pid - 1))
+    bpid = os.fork()
+    if bpid == 0:
+        time.sleep(5); os._exit(0)
+    s.settimeout(60)
+    try:
+        s.send(enroll('container-reused'))
+    except BrokenPipeError:
+        pass
+    st, msg = reply(s.recv(65536))
+    os.kill(bpid, 9); os.waitpid(bpid, 0)
+    result(bpid == pid, 'pid reuse: B (root) got A\'s pid %d (B: %d)' % (pid, bpid))
+    result(st == 'DENIED', 'pid reuse: request on the socket of exited uid-65534 A, its pid now root\'s B: %s %r' % (st, msg))
+else:
+    print('(pid reuse not tested: not in a private pid namespace)')
+
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sock_path); s.send(enroll(n3)); s.close()
 time.sleep(1)
 print('%d passed, %d failed' % (PASS, FAIL))
