@@ -8,13 +8,16 @@
 #include "fuzz.h"
 #include "unitfile.h"
 
-/* In place: drops leading newlines and blanks before each newline and at the end. */
+/* In place: drops leading newlines and blanks before each newline and at the end, and collapses
+ * runs of blanks (continuation lines are joined with varying whitespace, third known quirk). */
 static char *normalize(char *s) {
         char *w = s, *r = s + strspn(s, "\n"), *start = s;
         for (; *r; r++) {
                 if (*r == '\n' || *r == 0)
                         while (w > start && (w[-1] == ' ' || w[-1] == '\t'))
                                 w--;
+                if ((*r == ' ' || *r == '\t') && w > start && (w[-1] == ' ' || w[-1] == '\t'))
+                        continue;
                 *w++ = *r;
         }
         while (w > start && (w[-1] == ' ' || w[-1] == '\t'))
