@@ -95,6 +95,18 @@ int op_unenroll(const HelperContext *ctx, const HelperRequest *req, OpResult *re
         int r;
 
         r = accounts_lookup(ctx->root, req->name, &res->info, e);
+        if (r == -ENOENT && req->purge) {
+                /* A purge killed after the user was removed leaves the group and its unroot-accounts
+                 * membership (removal renames them last); the processes and the home went before.
+                 * accounts_remove() recognises that as ours and finishes. */
+                r = accounts_remove(ctx->root, req->name, &res->changes, e);
+                if (r < 0)
+                        return r;
+                /* Nothing left (purged before): the same request twice changes nothing and says so. */
+                res->info.name = strdup(req->name);
+                res->purged = true;
+                return r;
+        }
         if (r < 0)
                 return r;
 

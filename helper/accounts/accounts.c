@@ -203,7 +203,7 @@ int accounts_remove(const char *root, const char *name, ChangeList *changes, Err
         changed = remove_plan(&db, name, &ch, e);
         if (changed <= 0)
                 return changed;
-        r = etc_write_files(etcfd, db.files, e);
+        r = etc_write_files_ordered(etcfd, db.files, ETC_WRITE_REMOVE, e);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ch.n; i++)

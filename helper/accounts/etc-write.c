@@ -100,11 +100,17 @@ static int rename_temp(int etcfd, Temp *t, const char *step, ErrorInfo *e) {
 }
 
 int etc_write_files(int etcfd, EtcFile files[static _ETC_KIND_MAX], ErrorInfo *e) {
+        return etc_write_files_ordered(etcfd, files, ETC_WRITE_ADD, e);
+}
+
+int etc_write_files_ordered(int etcfd, EtcFile files[static _ETC_KIND_MAX], EtcWriteOrder order, ErrorInfo *e) {
         Temp news[_ETC_KIND_MAX] = {}, backups[_ETC_KIND_MAX] = {};
         size_t n_new = 0, n_backup = 0;
         int r;
 
-        for (EtcKind k = 0; k < _ETC_KIND_MAX; k++) {
+        for (EtcKind i = 0; i < _ETC_KIND_MAX; i++) {
+                /* news[] gets the rename order: EtcKind order when adding, reversed when removing. */
+                EtcKind k = order == ETC_WRITE_REMOVE ? _ETC_KIND_MAX - 1 - i : i;
                 EtcFile *f = &files[k];
                 _cleanup_free_ char *data = NULL;
                 size_t len;
@@ -136,8 +142,10 @@ int etc_write_files(int etcfd, EtcFile files[static _ETC_KIND_MAX], ErrorInfo *e
                 if (r < 0)
                         goto fail;
         }
-        /* news[] is in EtcKind order, which is the rename order: a crash leaves a group without its
-         * user at worst, never a user without its group, and subgid is the last to change. */
+        /* news[] is in rename order. Adding: group first, subgid last, so a crash leaves a group
+         * without its user at worst, never a user without its group. Removing: the reverse, so the
+         * ranges go before the user, the user before its group, and the unroot-accounts membership
+         * (in the group file) last: a crash leaves something a re-run still recognises as ours. */
         for (size_t i = 0; i < n_new; i++) {
                 r = rename_temp(etcfd, &news[i], "rename", e);
                 if (r < 0) {

@@ -23,6 +23,12 @@
  * files were replaced. */
 int etc_write_files(int etcfd, EtcFile files[static _ETC_KIND_MAX], ErrorInfo *e);
 
+typedef enum EtcWriteOrder {
+        ETC_WRITE_ADD,    /* group, gshadow, passwd, shadow, subuid, subgid */
+        ETC_WRITE_REMOVE, /* the reverse: subgid … group, membership in unroot-accounts last */
+} EtcWriteOrder;
+int etc_write_files_ordered(int etcfd, EtcFile files[static _ETC_KIND_MAX], EtcWriteOrder order, ErrorInfo *e);
+
 /* Unlinks temp files left by a killed run. Call with /etc/.pwd.lock held. Returns how many. */
 int etc_write_clean_stale(int etcfd);
 
