@@ -16,6 +16,7 @@
 
 #include "macro.h"
 #include "quadlet.h"
+#include "quadlet-sources.h"
 
 static bool arg_user = false;
 static bool arg_dryrun = false;
@@ -71,305 +72,6 @@ static void report_error(const char *fmt, ...) {
                 if (arg_verbose || arg_dryrun)   \
                         logf_(__VA_ARGS__);      \
         } while (0)
-
-/* ---- search paths ---- */
-
-typedef struct Seen {
-        dev_t *dev;
-        ino_t *ino;
-        size_t n;
-} Seen;
-
-static bool seen_add(Seen *s, const struct stat *st) {
-        for (size_t i = 0; i < s->n; i++)
-                if (s->dev[i] == st->st_dev && s->ino[i] == st->st_ino)
-                        return false;
-        dev_t *nd = reallocarray(s->dev, s->n + 1, sizeof(dev_t));
-        if (nd)
-                s->dev = nd;
-        ino_t *ni = reallocarray(s->ino, s->n + 1, sizeof(ino_t));
-        if (ni)
-                s->ino = ni;
-        if (!nd || !ni)
-                return true;
-        s->dev[s->n] = st->st_dev;
-        s->ino[s->n] = st->st_ino;
-        s->n++;
-        return true;
-}
-
-static int name_cmp(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* Sorted entry names of a directory (like Go's os.ReadDir). With ret_maybe_dirs, also the names
- * that may be directories (d_type says directory, symlink or unknown), to spare a stat() of every
- * regular file. */
-static int read_dir_sorted_full(const char *path, Strv *ret, Strv *ret_maybe_dirs) {
-        _cleanup_closedir_ DIR *d = opendir(path);
-        struct dirent *de;
-
-        if (!d)
-                return -errno;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
-                        strv_add(ret, de->d_name);
-                        if (ret_maybe_dirs && (de->d_type == DT_DIR || de->d_type == DT_LNK || de->d_type == DT_UNKNOWN))
-                                strv_add(ret_maybe_dirs, de->d_name);
-                }
-        if (ret_maybe_dirs && ret_maybe_dirs->n > 0)
-                qsort(ret_maybe_dirs->v, ret_maybe_dirs->n, sizeof(char *), name_cmp);
-        if (ret->n > 0)
-                qsort(ret->v, ret->n, sizeof(char *), name_cmp);
-        return strv_error(ret) ?: (ret_maybe_dirs ? strv_error(ret_maybe_dirs) : 0);
-}
-
-static int read_dir_sorted(const char *path, Strv *ret) {
-        return read_dir_sorted_full(path, ret, NULL);
-}
-
-typedef bool (*DirFilter)(const char *path);
-
-/* Adds path and its subdirectories, depth first in name order (filepath.WalkDir). Symlinks are
- * resolved, each directory is visited once. */
-static void walk_dirs(Strv *dirs, Seen *seen, const char *path, DirFilter filter) {
-        _cleanup_strv_ Strv names = {}, maybe_dirs = {};
-        char resolved[PATH_MAX];
-        struct stat st;
-
-        if (!realpath(path, resolved) || stat(resolved, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                /* Like upstream, keep the path anyway (for the "No files parsed" message). */
-                if (!strv_contains(dirs, path) && (!filter || filter(path)))
-                        strv_add(dirs, path);
-                return;
-        }
-        if (!seen_add(seen, &st))
-                return;
-        if (filter && !filter(resolved))
-                return;
-        strv_add(dirs, resolved);
-        if (read_dir_sorted_full(resolved, &names, &maybe_dirs) < 0)
-                return;
-        for (size_t i = 0; i < maybe_dirs.n; i++) {
-                _cleanup_free_ char *sub = strdup_printf("%s/%s", resolved, maybe_dirs.v[i]);
-                struct stat sst;
-                if (!sub || stat(sub, &sst) < 0 || !S_ISDIR(sst.st_mode))
-                        continue;
-                walk_dirs(dirs, seen, sub, filter);
-        }
-}
-
-static bool filter_system(const char *p) {
-        /* The system generator ignores users' directories. */
-        return !startswith(p, "/etc/containers/systemd/users");
-}
-
-static bool filter_users_nonnumeric(const char *p) {
-        const char *rest;
-
-        if (!startswith(p, "/etc/containers/systemd/users"))
-                return true;
-        rest = p + strlen("/etc/containers/systemd/users");
-        if (*rest != '/')
-                return true;
-        rest++;
-        /* first path component below users/ must not be numeric (that is some user's UID) */
-        size_t n = strcspn(rest, "/");
-        for (size_t i = 0; i < n; i++)
-                if (rest[i] < '0' || rest[i] > '9')
-                        return true;
-        return false;
-}
-
-static int get_unit_dirs(Strv *dirs) {
-        const char *env = getenv("QUADLET_UNIT_DIRS");
-        Seen seen = {};
-
-        if (env && env[0]) {
-                _cleanup_free_ char *copy = strdup(env);
-                char *save = NULL;
-                if (!copy)
-                        return -ENOMEM;
-                for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
-                        if (t[0] != '/') {
-                                logf_("%s not a valid file path", t);
-                                break;
-                        }
-                        walk_dirs(dirs, &seen, t, NULL);
-                }
-        } else if (arg_user) {
-                const char *xdg_run = getenv("XDG_RUNTIME_DIR"), *xdg_conf = getenv("XDG_CONFIG_HOME"),
-                           *home = getenv("HOME");
-                _cleanup_free_ char *conf = NULL, *run = NULL, *uid = NULL, *uid2 = NULL;
-
-                if (xdg_run && xdg_run[0]) {
-                        run = strdup_printf("%s/containers/systemd", xdg_run);
-                        if (run)
-                                walk_dirs(dirs, &seen, run, NULL);
-                }
-                if (xdg_conf && xdg_conf[0])
-                        conf = strdup_printf("%s/containers/systemd", xdg_conf);
-                else if (home)
-                        conf = strdup_printf("%s/.config/containers/systemd", home);
-                if (conf)
-                        walk_dirs(dirs, &seen, conf, NULL);
-                walk_dirs(dirs, &seen, "/etc/containers/systemd/users", filter_users_nonnumeric);
-                uid = strdup_printf("/etc/containers/systemd/users/%u", (unsigned) getuid());
-                if (uid)
-                        walk_dirs(dirs, &seen, uid, NULL);
-                walk_dirs(dirs, &seen, "/usr/share/containers/systemd/users", filter_users_nonnumeric);
-                uid2 = strdup_printf("/usr/share/containers/systemd/users/%u", (unsigned) getuid());
-                if (uid2)
-                        walk_dirs(dirs, &seen, uid2, NULL);
-        } else {
-                walk_dirs(dirs, &seen, "/run/containers/systemd", filter_system);
-                walk_dirs(dirs, &seen, "/etc/containers/systemd", filter_system);
-                walk_dirs(dirs, &seen, "/usr/share/containers/systemd", filter_system);
-        }
-        free(seen.dev);
-        free(seen.ino);
-        return strv_error(dirs);
-}
-
-/* ---- loading ---- */
-
-static int read_file(const char *path, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_buf_ Buf b = {};
-        ssize_t k;
-
-        /* Plain read(2) into the growing buffer: no stdio, no fstat; unit files are small. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                if (!buf_reserve(&b, 4096))
-                        return -ENOMEM;
-                k = read(fd, b.s + b.n, b.cap - b.n - 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        break;
-                b.n += (size_t) k;
-                b.s[b.n] = 0;
-        }
-        *ret_len = b.n;
-        *ret = buf_steal(&b);
-        return *ret ? 0 : -ENOMEM;
-}
-
-static int parse_file(const char *path, UnitFile **ret, char **ret_error) {
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        int r;
-
-        r = read_file(path, &data, &len);
-        if (r < 0) {
-                *ret_error = strdup_printf("open %s: %s", path, strerror(-r));
-                return r;
-        }
-        return unit_file_parse(data, len, path, ret, ret_error);
-}
-
-typedef struct Units {
-        UnitFile **v;
-        size_t n;
-} Units;
-
-static void units_done(Units *u) {
-        for (size_t i = 0; i < u->n; i++)
-                unit_file_free(u->v[i]);
-        free(u->v);
-}
-
-static int load_units(const Strv *dirs, Strv *listings, Units *units, Strv *seen) {
-        for (size_t d = 0; d < dirs->n; d++) {
-                if (read_dir_sorted(dirs->v[d], &listings[d]) < 0)
-                        continue;
-                const Strv names = listings[d]; /* borrowed */
-                for (size_t i = 0; i < names.n; i++) {
-                        _cleanup_free_ char *path = NULL, *err = NULL;
-                        UnitFile *f = NULL, **nv;
-                        struct stat st;
-
-                        if (quadlet_unit_type_from_filename(names.v[i]) < 0 || strv_contains(seen, names.v[i]))
-                                continue;
-                        path = strdup_printf("%s/%s", dirs->v[d], names.v[i]);
-                        if (!path)
-                                return -ENOMEM;
-                        if (stat(path, &st) < 0 || S_ISDIR(st.st_mode))
-                                continue;
-                        debugf("Loading source unit file %s", path);
-                        if (parse_file(path, &f, &err) < 0) {
-                                report_error("error loading \"%s\", %s", path, strempty(err));
-                                continue;
-                        }
-                        strv_add(seen, names.v[i]);
-                        nv = reallocarray(units->v, units->n + 1, sizeof(UnitFile *));
-                        if (!nv) {
-                                unit_file_free(f);
-                                return -ENOMEM;
-                        }
-                        units->v = nv;
-                        units->v[units->n++] = f;
-                }
-        }
-        return strv_error(seen);
-}
-
-static int load_dropins(UnitFile *unit, const Strv *dirs, const Strv *listings) {
-        _cleanup_strv_ Strv dnames = {}, names = {}, paths = {};
-        int r;
-
-        r = quadlet_dropin_dirs(unit->filename, &dnames);
-        if (r < 0)
-                return r;
-        for (size_t s = 0; s < dirs->n; s++)
-                for (size_t k = 0; k < dnames.n; k++) {
-                        _cleanup_free_ char *dir = NULL;
-                        _cleanup_strv_ Strv files = {};
-                        /* only look into drop-in dirs the source dir listing has */
-                        if (listings[s].n == 0 ||
-                            !bsearch(&dnames.v[k], listings[s].v, listings[s].n, sizeof(char *), name_cmp))
-                                continue;
-                        dir = strdup_printf("%s/%s", dirs->v[s], dnames.v[k]);
-                        if (!dir)
-                                return -ENOMEM;
-                        if (read_dir_sorted(dir, &files) < 0)
-                                continue;
-                        for (size_t i = 0; i < files.n; i++) {
-                                if (!endswith(files.v[i], ".conf") || strv_contains(&names, files.v[i]))
-                                        continue;
-                                strv_add(&names, files.v[i]);
-                                strv_addf(&paths, "%s/%s", dir, files.v[i]);
-                        }
-                }
-        if (names.oom || paths.oom)
-                return -ENOMEM;
-
-        /* Merge in name order; the paths array follows the names. */
-        for (size_t pass = 0; pass < names.n; pass++) {
-                size_t best = SIZE_MAX;
-                for (size_t i = 0; i < names.n; i++)
-                        if (names.v[i][0] && (best == SIZE_MAX || strcmp(names.v[i], names.v[best]) < 0))
-                                best = i;
-                if (best == SIZE_MAX)
-                        break;
-                {
-                        _cleanup_unit_file_ UnitFile *d = NULL;
-                        _cleanup_free_ char *err = NULL;
-                        debugf("Loading source drop-in file %s", paths.v[best]);
-                        if (parse_file(paths.v[best], &d, &err) < 0) {
-                                report_error("error loading \"%s\", %s", paths.v[best], strempty(err));
-                        } else if (unit_file_merge(unit, d) < 0)
-                                return -ENOMEM;
-                }
-                names.v[best][0] = 0;
-        }
-        return 0;
-}
 
 /* ---- writing ---- */
 
@@ -576,12 +278,18 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* Messages from source discovery: debug lines only when verbose, as before the move. */
+static void sources_log(void *userdata, bool debug, const char *message) {
+        (void) userdata;
+        if (debug)
+                debugf("%s", message);
+        else
+                logf_("%s", message);
+}
+
 static int run(int argc, char *argv[]) {
-        _cleanup_strv_ Strv dirs = {}, seen = {};
+        _cleanup_quadlet_sources_ QuadletSources sources = {};
         QuadletUnitsInfo info = {};
-        Units units = {};
-        Strv *listings = NULL;
-        size_t n_listings = 0;
         const char *prg;
         int r;
 
@@ -615,18 +323,27 @@ static int run(int argc, char *argv[]) {
                 return -EINVAL;
         }
 
-        r = get_unit_dirs(&dirs);
-        if (r < 0)
-                return r;
-        listings = calloc(MAX(dirs.n, (size_t) 1), sizeof(Strv));
-        if (!listings) {
-                r = -ENOMEM;
-                goto finish;
+        {
+                const QuadletSourcesOptions opts = {
+                        .user = arg_user,
+                        .uid = getuid(),
+                        .unit_dirs = getenv("QUADLET_UNIT_DIRS"),
+                        .xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
+                        .xdg_config_home = getenv("XDG_CONFIG_HOME"),
+                        .home = getenv("HOME"),
+                        .log = sources_log,
+                };
+                r = quadlet_sources_load(&opts, &sources);
+                if (r < 0)
+                        goto finish;
         }
-        n_listings = dirs.n;
-        r = load_units(&dirs, listings, &units, &seen);
-        if (r < 0)
-                goto finish;
+        /* Load errors are reported first, in the order they occurred, as upstream does. */
+        strv_extend(&reported, &sources.errors);
+        Strv dirs = sources.dirs; /* borrowed */
+        struct {
+                UnitFile **v;
+                size_t n;
+        } units = { sources.units, sources.n_units };
 
         if (units.n == 0) {
                 _cleanup_buf_ Buf b = {};
@@ -636,12 +353,6 @@ static int run(int argc, char *argv[]) {
                 buf_putc(&b, ']');
                 debugf("No files parsed from %s", b.s ? b.s : "[]");
                 goto finish;
-        }
-
-        for (size_t i = 0; i < units.n; i++) {
-                r = load_dropins(units.v[i], &dirs, listings);
-                if (r < 0)
-                        goto finish;
         }
 
         if (!arg_dryrun) {
@@ -707,11 +418,7 @@ static int run(int argc, char *argv[]) {
 
 finish:
         fflush(stdout);
-        units_done(&units);
         quadlet_units_info_done(&info);
-        for (size_t i = 0; i < n_listings; i++)
-                strv_done(&listings[i]);
-        free(listings);
         if (r == -ENOMEM || reported.oom) {
                 logf_("out of memory");
                 strv_done(&reported);
