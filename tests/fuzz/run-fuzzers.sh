@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# run-fuzzers.sh SECONDS [TARGET...]: builds the clang libFuzzer build (build-fuzz/ in the source
+# run-fuzzers.sh SECONDS [TARGET...] ($UNROOT_FUZZ_SECONDS overrides SECONDS): builds the clang libFuzzer build (build-fuzz/ in the source
 # tree, or $UNROOT_FUZZ_BUILD) and runs each target for SECONDS, one at a time under nice, over a
 # scratch copy of its corpus (new finds are left in $UNROOT_FUZZ_OUT, default build-fuzz/fuzz-out,
 # to be reviewed and copied into tests/fuzz/corpus/<target>/). Exit 1 if any target crashed,
 # 77 if clang's libFuzzer is not available.
 set -eu
-secs=${1:?usage: run-fuzzers.sh SECONDS [TARGET...]}
+secs=${UNROOT_FUZZ_SECONDS:-${1:?usage: run-fuzzers.sh SECONDS [TARGET...]}}
 shift
 src=${UNROOT_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${UNROOT_FUZZ_BUILD:-$src/build-fuzz}
