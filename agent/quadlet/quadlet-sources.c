@@ -118,9 +118,11 @@ static void walk_dirs(const Ctx *c, Strv *dirs, Seen *seen, const char *path, Di
                         strv_add(dirs, path);
                 return;
         }
-        if (!seen_add(seen, &st))
-                return;
+        /* Filter before marking the directory visited: users/UID is skipped by the users/ walk
+         * (numeric) but must still be found by its own walk right after, as upstream does. */
         if (filter && !filter(ctx_inside(c, resolved)))
+                return;
+        if (!seen_add(seen, &st))
                 return;
         strv_add(dirs, resolved);
         if (read_dir_sorted_full(resolved, &names, &maybe_dirs) < 0)
@@ -282,6 +284,7 @@ static int load_units(const Ctx *c, const Strv *dirs, Strv *listings, QuadletSou
                         ctx_log(c, true, strdup_printf("Loading source unit file %s", path));
                         if (parse_file(path, &f, &err) < 0) {
                                 ctx_error(c, "error loading \"%s\", %s", path, strempty(err));
+                                strv_add(&s->failed, names.v[i]);
                                 continue;
                         }
                         strv_add(seen, names.v[i]);
@@ -373,6 +376,7 @@ void quadlet_sources_done(QuadletSources *s) {
         free(s->units);
         strv_done(&s->dirs);
         strv_done(&s->errors);
+        strv_done(&s->failed);
         *s = (QuadletSources) {};
 }
 
@@ -416,7 +420,7 @@ int quadlet_sources_load(const QuadletSourcesOptions *o, QuadletSources *ret) {
                 if (r < 0)
                         goto finish;
         }
-        r = strv_error(&s.errors);
+        r = strv_error(&s.errors) ?: strv_error(&s.failed);
 
 finish:
         for (size_t i = 0; i < n_listings; i++)

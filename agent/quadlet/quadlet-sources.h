@@ -31,6 +31,7 @@ typedef struct QuadletSources {
         UnitFile **units; /* loaded, drop-in-merged quadlet files, in discovery order */
         size_t n_units;
         Strv errors;      /* per-file load errors, upstream's wording, in the order they occurred */
+        Strv failed;      /* basenames of quadlet files that failed to load (not drop-ins) */
 } QuadletSources;
 
 void quadlet_sources_done(QuadletSources *s);
