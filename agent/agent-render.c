@@ -447,18 +447,63 @@ static int remove_entry(int dfd, const char *path) {
         return 0;
 }
 
+/* Writes the manifest (temp + fsync + rename, then fsync of the directory). */
+static int manifest_write(int dfd, const Strv *a, const Strv *b) {
+        _cleanup_buf_ Buf m = {};
+        int r;
+
+        for (size_t i = 0; i < a->n; i++)
+                buf_printf(&m, "%s\n", a->v[i]);
+        for (size_t i = 0; b && i < b->n; i++)
+                buf_printf(&m, "%s\n", b->v[i]);
+        if (m.oom)
+                return -ENOMEM;
+        r = replace_at(dfd, RENDER_MANIFEST, m.s ? m.s : "", false, true);
+        if (r < 0)
+                return r;
+        return fsync(dfd) < 0 ? -errno : 0;
+}
+
+/* Creates the unit dir and its parents (the account's own ~/.config/systemd/user). */
+static int mkdir_parents(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
 int render_apply(const char *root, const char *unitdir, const RenderPlan *plan, const RenderDiff *diff) {
         _cleanup_free_ char *dir = unitdir_path(root, unitdir);
         _cleanup_close_ int dfd = -EBADF;
-        _cleanup_buf_ Buf m = {};
         bool changed = false;
         int r;
 
         if (!dir)
                 return -ENOMEM;
+        if (diff->added.n > 0) {
+                r = mkdir_parents(dir);
+                if (r < 0)
+                        return r;
+        }
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
-                return -errno;
+                return errno == ENOENT && diff->removed.n == 0 ? 0 : -errno;
+        /* Claim new paths before creating them: a crash in between must not leave files the next
+         * run would take for someone else's (a conflict). Old owned paths stay listed until the
+         * final manifest below. */
+        if (diff->added.n > 0) {
+                r = manifest_write(dfd, &diff->manifest, &diff->removed);
+                if (r < 0)
+                        return r;
+        }
 
         for (size_t i = 0; i < plan->n; i++) {
                 const RenderEntry *e = &plan->entries[i];
@@ -477,14 +522,6 @@ int render_apply(const char *root, const char *unitdir, const RenderPlan *plan, 
         }
         if (!changed)
                 return 0;
-        for (size_t i = 0; i < diff->manifest.n; i++)
-                buf_printf(&m, "%s\n", diff->manifest.v[i]);
-        if (m.oom)
-                return -ENOMEM;
-        r = replace_at(dfd, RENDER_MANIFEST, m.s ? m.s : "", false, true);
-        if (r < 0)
-                return r;
-        if (fsync(dfd) < 0)
-                return -errno;
-        return 1;
+        r = manifest_write(dfd, &diff->manifest, NULL);
+        return r < 0 ? r : 1;
 }

@@ -262,6 +262,41 @@ static void test_precedence_and_dropins(void **state) {
         DONE(p, d);
 }
 
+static void test_creates_unit_dir_and_survives_crash(void **state) {
+        RenderPlan p = {};
+        RenderDiff d = {};
+        _cleanup_strv_ Strv manifest = {};
+        _cleanup_free_ char *dir = full(HOME "/.config/systemd/user"), *man = NULL;
+        char cmd[4200];
+        (void) state;
+
+        /* no unit dir yet: the first render creates it */
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(cycle(&p, &d), 1);
+        assert_true(exists(UNITDIR "/web.service"));
+        DONE(p, d);
+        /* the state a crash leaves after the claim-first manifest was written and one new file
+         * was half-written: the next run owns everything (no conflict) and converges */
+        put(SRC "/new.volume", "[Volume]\n");
+        put(UNITDIR "/" RENDER_MANIFEST, "net-network.service\nweb.service\ndefault.target.wants/web.service\n"
+                                         "new-volume.service\n");
+        put(UNITDIR "/new-volume.service", "[Unit]\n");
+        assert_int_equal(render_manifest_read(root, UNITDIR, &manifest), 0);
+        assert_int_equal(manifest.n, 4);
+        assert_int_equal(cycle(&p, &d), 1);
+        assert_int_equal(d.conflicts.n, 0);
+        assert_int_equal(d.changed.n, 1);
+        assert_string_equal(d.changed.v[0], "new-volume.service");
+        assert_int_equal(d.restart.n, 1);
+        DONE(p, d);
+        man = get(UNITDIR "/" RENDER_MANIFEST);
+        assert_int_equal(strlen(man), strlen("new-volume.service\nnet-network.service\nweb.service\n"
+                                             "default.target.wants/web.service\n"));
+        assert_non_null(strstr(man, "new-volume.service\n"));
+        assert_non_null(strstr(man, "default.target.wants/web.service\n"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_first_render, setup, teardown),
@@ -270,6 +305,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_foreign_and_conflict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_error_keeps_last_good, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_precedence_and_dropins, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_creates_unit_dir_and_survives_crash, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
