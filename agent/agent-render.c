@@ -464,22 +464,6 @@ static int manifest_write(int dfd, const Strv *a, const Strv *b) {
         return fsync(dfd) < 0 ? -errno : 0;
 }
 
-/* Creates the unit dir and its parents (the account's own ~/.config/systemd/user). */
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 int render_apply(const char *root, const char *unitdir, const RenderPlan *plan, const RenderDiff *diff) {
         _cleanup_free_ char *dir = unitdir_path(root, unitdir);
         _cleanup_close_ int dfd = -EBADF;
@@ -489,7 +473,7 @@ int render_apply(const char *root, const char *unitdir, const RenderPlan *plan, 
         if (!dir)
                 return -ENOMEM;
         if (diff->added.n > 0) {
-                r = mkdir_parents(dir);
+                r = quadlet_mkdir_p(dir); /* the account's own ~/.config/systemd/user */
                 if (r < 0)
                         return r;
         }

@@ -47,3 +47,7 @@ int quadlet_sources_dirs(const QuadletSourcesOptions *o, Strv *dirs);
  * are collected in ret->errors and skipped; only -ENOMEM fails. On success *ret owns the result
  * (it is initialized by this call). */
 int quadlet_sources_load(const QuadletSourcesOptions *o, QuadletSources *ret);
+
+/* mkdir -p with mode 0755 (used by the unit writers: unroot-quadlet's output dir, the agent's unit
+ * dir). Existing directories are fine. */
+int quadlet_mkdir_p(const char *path);

@@ -75,23 +75,6 @@ static void report_error(const char *fmt, ...) {
 
 /* ---- writing ---- */
 
-static int mkdir_p(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 static int write_service(UnitFile *service) {
         _cleanup_free_ char *path = NULL, *data = NULL, *hdr = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -149,7 +132,7 @@ static void enable_service(UnitFile *service) {
                 slash = strrchr(dir, '/');
                 if (slash)
                         *slash = 0;
-                if (mkdir_p(dir) < 0) {
+                if (quadlet_mkdir_p(dir) < 0) {
                         logf_("Can't create dir %s: %m", dir);
                         continue;
                 }
@@ -356,7 +339,7 @@ static int run(int argc, char *argv[]) {
         }
 
         if (!arg_dryrun) {
-                r = mkdir_p(arg_output);
+                r = quadlet_mkdir_p(arg_output);
                 if (r < 0) {
                         report_error("mkdir %s: %s", arg_output, strerror(-r));
                         goto finish;
