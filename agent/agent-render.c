@@ -205,18 +205,56 @@ static const RenderEntry *plan_find(const RenderPlan *p, const char *path) {
         return NULL;
 }
 
-/* 1 if the entry on disk matches e, 0 if it differs or is missing, < 0 on error. */
-static int entry_matches(int dfd, const RenderEntry *e) {
-        struct stat st;
+/* Opens the directory holding rel below dfd (creating it if create) without following symlinks in
+ * any component: the agent never follows a symlink it did not create. *ret_base is the last
+ * component. */
+static int open_parent(int dfd, const char *rel, bool create, int *ret_fd, const char **ret_base) {
+        _cleanup_free_ char *copy = strdup(rel);
+        _cleanup_close_ int cur = -EBADF;
+        char *p, *slash;
 
-        if (fstatat(dfd, e->path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (!copy)
+                return -ENOMEM;
+        cur = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (cur < 0)
+                return -errno;
+        p = copy;
+        while ((slash = strchr(p, '/'))) {
+                int nfd;
+                *slash = 0;
+                if (create && mkdirat(cur, p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                nfd = openat(cur, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (nfd < 0)
+                        return -errno;
+                close(cur);
+                cur = nfd;
+                p = slash + 1;
+        }
+        *ret_base = rel + (p - copy);
+        *ret_fd = TAKE_FD(cur);
+        return 0;
+}
+
+/* 1 if the entry on disk matches e, 0 if it differs or is missing, < 0 on error. */
+static int entry_matches(int top, const RenderEntry *e) {
+        _cleanup_close_ int dfd = -EBADF;
+        const char *base = NULL;
+        struct stat st;
+        int r;
+
+        /* A missing or symlinked parent directory means "differs"; apply then refuses the symlink. */
+        r = open_parent(top, e->path, false, &dfd, &base);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0;
+        if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : -errno;
         if (e->symlink) {
                 char buf[4096];
                 ssize_t n;
                 if (!S_ISLNK(st.st_mode))
                         return 0;
-                n = readlinkat(dfd, e->path, buf, sizeof(buf) - 1);
+                n = readlinkat(dfd, base, buf, sizeof(buf) - 1);
                 if (n < 0)
                         return -errno;
                 buf[n] = 0;
@@ -225,7 +263,7 @@ static int entry_matches(int dfd, const RenderEntry *e) {
         if (!S_ISREG(st.st_mode) || (size_t) st.st_size != strlen(e->content))
                 return 0;
         {
-                _cleanup_close_ int fd = openat(dfd, e->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int fd = openat(dfd, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
                 _cleanup_free_ char *buf = NULL;
                 size_t len = strlen(e->content), off = 0;
                 if (fd < 0)
@@ -253,7 +291,13 @@ static bool is_kept(int dfd, const Strv *keep, const char *path) {
 
         if (strv_contains(keep, base ? base + 1 : path))
                 return true;
-        n = dfd >= 0 ? readlinkat(dfd, path, buf, sizeof(buf) - 1) : -1;
+        {
+                _cleanup_close_ int pfd = -EBADF;
+                const char *name = NULL;
+                if (dfd < 0 || open_parent(dfd, path, false, &pfd, &name) < 0)
+                        return false;
+                n = readlinkat(pfd, name, buf, sizeof(buf) - 1);
+        }
         if (n < 0)
                 return false;
         buf[n] = 0;
@@ -290,7 +334,14 @@ int render_diff(const char *root, const char *unitdir, const RenderPlan *plan, c
                 struct stat st;
 
                 if (!owned) {
-                        if (dfd >= 0 && fstatat(dfd, e->path, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                        _cleanup_close_ int pfd = -EBADF;
+                        const char *name = NULL;
+                        /* Anything already at that path (or a parent that is not a plain
+                         * directory) is not ours: a conflict, never overwritten. */
+                        r = dfd >= 0 ? open_parent(dfd, e->path, false, &pfd, &name) : -ENOENT;
+                        if (r == -ENOMEM)
+                                goto fail;
+                        if ((r < 0 && r != -ENOENT) || (r >= 0 && fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0)) {
                                 strv_addf(&d.conflicts,
                                           "'%s/%s' exists and was not written by unroot-agent, not overwriting it",
                                           dir, e->path);
@@ -339,36 +390,6 @@ fail:
 }
 
 /* ---- apply ---- */
-
-/* Opens (creating) the directory holding rel below dfd without following symlinks; *ret_base is
- * the last component. */
-static int open_parent(int dfd, const char *rel, int *ret_fd, const char **ret_base) {
-        _cleanup_free_ char *copy = strdup(rel);
-        _cleanup_close_ int cur = -EBADF;
-        char *p, *slash;
-
-        if (!copy)
-                return -ENOMEM;
-        cur = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        if (cur < 0)
-                return -errno;
-        p = copy;
-        while ((slash = strchr(p, '/'))) {
-                int nfd;
-                *slash = 0;
-                if (mkdirat(cur, p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                nfd = openat(cur, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                if (nfd < 0)
-                        return -errno;
-                close(cur);
-                cur = nfd;
-                p = slash + 1;
-        }
-        *ret_base = rel + (p - copy);
-        *ret_fd = TAKE_FD(cur);
-        return 0;
-}
 
 static int write_all(int fd, const char *data, size_t len) {
         while (len > 0) {
@@ -421,7 +442,7 @@ static int write_entry(int dfd, const RenderEntry *e) {
         struct stat st;
         int r;
 
-        r = open_parent(dfd, e->path, &pfd, &base);
+        r = open_parent(dfd, e->path, true, &pfd, &base);
         if (r < 0)
                 return r;
         /* An owned path that became a directory is not ours to replace. */
@@ -432,14 +453,19 @@ static int write_entry(int dfd, const RenderEntry *e) {
 
 static int remove_entry(int dfd, const char *path) {
         _cleanup_free_ char *parent = NULL;
+        _cleanup_close_ int pfd = -EBADF;
+        const char *slash = strrchr(path, '/'), *base = NULL;
         struct stat st;
-        const char *slash = strrchr(path, '/');
+        int r;
 
-        if (fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        r = open_parent(dfd, path, false, &pfd, &base);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : -errno;
         if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
                 return -EISDIR;
-        if (unlinkat(dfd, path, 0) < 0)
+        if (unlinkat(pfd, base, 0) < 0)
                 return -errno;
         /* Drop a now empty .wants/.requires directory; fails harmlessly if not empty. */
         if (slash && (parent = strndup(path, (size_t) (slash - path))))

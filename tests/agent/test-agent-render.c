@@ -297,6 +297,26 @@ static void test_creates_unit_dir_and_survives_crash(void **state) {
         assert_non_null(strstr(man, "default.target.wants/web.service\n"));
 }
 
+static void test_never_follows_planted_symlink(void **state) {
+        RenderPlan p = {};
+        RenderDiff d = {};
+        _cleanup_free_ char *wants = full(UNITDIR "/default.target.wants"), *outside = full("/outside");
+        char cmd[8500];
+        (void) state;
+
+        assert_int_equal(cycle(&p, &d), 1);
+        DONE(p, d);
+        /* the .wants directory is replaced by a symlink to a directory the agent never wrote */
+        mkdir_p("/outside");
+        put("/outside/web.service", "precious\n");
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s' && ln -s '%s' '%s'", wants, outside, wants);
+        assert_int_equal(system(cmd), 0);
+        rm(SRC "/web.container");
+        assert_true(cycle(&p, &d) < 0); /* refused, not followed */
+        assert_true(exists("/outside/web.service"));
+        DONE(p, d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_first_render, setup, teardown),
@@ -306,6 +326,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_error_keeps_last_good, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_precedence_and_dropins, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_creates_unit_dir_and_survives_crash, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_never_follows_planted_symlink, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
