@@ -315,6 +315,7 @@ int render_diff(const char *root, const char *unitdir, const RenderPlan *plan, c
         _cleanup_free_ char *dir = unitdir_path(root, unitdir);
         _cleanup_free_ const RenderEntry **starts = NULL;
         _cleanup_close_ int dfd = -EBADF;
+        _cleanup_strv_ Strv blocked = {};
         RenderDiff d = {};
         size_t n_starts = 0;
         int r = 0;
@@ -333,6 +334,10 @@ int render_diff(const char *root, const char *unitdir, const RenderPlan *plan, c
                 bool owned = strv_contains(manifest, e->path);
                 struct stat st;
 
+                /* A unit we may not write gets no [Install] links either: they would enable the
+                 * foreign file of the same name. (The plan lists a service before its links.) */
+                if (e->symlink && strv_contains(&blocked, e->source))
+                        continue;
                 if (!owned) {
                         _cleanup_close_ int pfd = -EBADF;
                         const char *name = NULL;
@@ -345,6 +350,8 @@ int render_diff(const char *root, const char *unitdir, const RenderPlan *plan, c
                                 strv_addf(&d.conflicts,
                                           "'%s/%s' exists and was not written by unroot-agent, not overwriting it",
                                           dir, e->path);
+                                if (!e->symlink)
+                                        strv_add(&blocked, e->source);
                                 continue;
                         }
                         strv_add(&d.added, e->path);
@@ -379,7 +386,7 @@ int render_diff(const char *root, const char *unitdir, const RenderPlan *plan, c
 
         r = strv_error(&d.added) ?: strv_error(&d.changed) ?: strv_error(&d.unchanged) ?: strv_error(&d.removed)
                 ?: strv_error(&d.kept) ?: strv_error(&d.conflicts) ?: strv_error(&d.restart)
-                ?: strv_error(&d.manifest);
+                ?: strv_error(&d.manifest) ?: strv_error(&blocked);
         if (r < 0)
                 goto fail;
         *ret = d;

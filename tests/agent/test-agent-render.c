@@ -202,6 +202,9 @@ static void test_foreign_and_conflict(void **state) {
         c = get(UNITDIR "/web.service");
         assert_string_equal(c, "# admin's own\n");
         free(c);
+        /* and the foreign unit is not enabled through our [Install] link */
+        assert_false(exists(UNITDIR "/default.target.wants/web.service"));
+        assert_true(exists(UNITDIR "/net-network.service"));
         DONE(p, d);
         rm(SRC "/web.container");
         rm(SRC "/net.network");
