@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,6 +88,10 @@ int home_ensure(const char *root, const char *statedir, const char *name, uid_t 
         r = open_dir_path(rootfd, sd, true, &statefd);
         if (r < 0)
                 return error_set(e, r, "", "cannot open state directory %s: %s", sd, strerror(-r));
+        /* The account-file lock is released by now; two helpers enrolling the same name at once
+         * must not build and hand over the same home concurrently. Held until statefd closes. */
+        if (flock(statefd, LOCK_EX) < 0)
+                return error_set(e, -errno, "", "cannot lock state directory %s: %m", sd);
 
         if (mkdirat(statefd, name, 0700) < 0 && errno != EEXIST)
                 return error_set(e, -errno, "", "cannot create %s/%s: %m", sd, name);
@@ -212,6 +217,8 @@ int home_remove(const char *root, const char *statedir, const char *name, uid_t 
                 return 0;
         if (r < 0)
                 return error_set(e, r, "", "cannot open state directory %s: %s", sd, strerror(-r));
+        if (flock(statefd, LOCK_EX) < 0)
+                return error_set(e, -errno, "", "cannot lock state directory %s: %m", sd);
         homefd = openat(statefd, name, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (homefd < 0 && errno == ENOENT)
                 return 0;
