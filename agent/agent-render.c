@@ -69,6 +69,16 @@ static int service_name_of(const char *filename, char **ret) {
         return r;
 }
 
+/* Start order: quadlet_unit_type_order() (images, then networks and volumes, then builds, then
+ * containers), except that a pod starts before its members, while it is converted after them. */
+static int start_order(const char *filename) {
+        QuadletUnitType t = quadlet_unit_type_from_filename(filename);
+
+        if (t == QUADLET_POD)
+                return 2 * quadlet_unit_type_order(QUADLET_CONTAINER) - 1;
+        return 2 * quadlet_unit_type_order(t);
+}
+
 int render_plan(const QuadletSourcesOptions *o, unsigned podman_version, RenderPlan *ret) {
         _cleanup_quadlet_sources_ QuadletSources s = {};
         RenderPlan p = {};
@@ -104,7 +114,7 @@ int render_plan(const QuadletSourcesOptions *o, unsigned podman_version, RenderP
                 _cleanup_strv_ Strv links = {}, targets = {};
                 _cleanup_free_ char *err = NULL, *hdr = NULL;
                 char *data = NULL;
-                int order = quadlet_unit_type_order(quadlet_unit_type_from_filename(u->filename));
+                int order = start_order(u->filename);
 
                 r = quadlet_convert(u, &ctx, &service, NULL, &err);
                 if (r == -ENOMEM)

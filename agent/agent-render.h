@@ -21,7 +21,7 @@ typedef struct RenderEntry {
         char *content; /* file content, or the symlink's target */
         bool symlink;
         char *source;  /* the quadlet source path */
-        int order;     /* quadlet_unit_type_order() of the source (start order) */
+        int order;     /* start order: the type weight, with pods before containers */
 } RenderEntry;
 
 typedef struct RenderPlan {
@@ -43,7 +43,8 @@ int render_plan(const QuadletSourcesOptions *o, unsigned podman_version, RenderP
 typedef struct RenderDiff {
         Strv added, changed, unchanged, removed, kept;
         Strv conflicts; /* messages: a path we would write exists but is not ours */
-        Strv restart;   /* added/changed service files, in start order (networks, volumes, … pods) */
+        Strv restart;   /* added/changed service files in start order: images, networks and volumes,
+                         * builds, pods, then containers and kube units */
         Strv manifest;  /* the manifest to write after applying */
 } RenderDiff;
 

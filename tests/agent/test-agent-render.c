@@ -320,6 +320,26 @@ static void test_never_follows_planted_symlink(void **state) {
         DONE(p, d);
 }
 
+static void test_start_order_pod_first(void **state) {
+        RenderPlan p = {};
+        RenderDiff d = {};
+        (void) state;
+
+        put(SRC "/a.container", "[Container]\nImage=localhost/a\nPod=p.pod\n");
+        put(SRC "/p.pod", "[Pod]\n");
+        put(SRC "/v.volume", "[Volume]\n");
+        assert_int_equal(cycle(&p, &d), 1);
+        assert_int_equal(p.errors.n, 0);
+        assert_int_equal(d.restart.n, 5);
+        /* networks and volumes, then the pod, then the containers */
+        assert_true(endswith(d.restart.v[0], "-network.service") || endswith(d.restart.v[0], "-volume.service"));
+        assert_true(endswith(d.restart.v[1], "-network.service") || endswith(d.restart.v[1], "-volume.service"));
+        assert_string_equal(d.restart.v[2], "p-pod.service");
+        assert_string_equal(d.restart.v[3], "a.service");
+        assert_string_equal(d.restart.v[4], "web.service");
+        DONE(p, d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_first_render, setup, teardown),
@@ -330,6 +350,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_precedence_and_dropins, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_creates_unit_dir_and_survives_crash, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_never_follows_planted_symlink, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_start_order_pod_first, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
