@@ -202,7 +202,7 @@ int render_manifest_read(const char *root, const char *unitdir, Strv *ret) {
         while ((k = getline(&line, &cap, f)) > 0) {
                 if (line[k - 1] == '\n')
                         line[k - 1] = 0;
-                if (owned_path_ok(line) && !strv_contains(ret, line))
+                if (owned_path_ok(line) && !strv_has(ret, line))
                         strv_add(ret, line);
         }
         return strv_error(ret);
@@ -299,7 +299,7 @@ static bool is_kept(int dfd, const Strv *keep, const char *path) {
         char buf[4096];
         ssize_t n;
 
-        if (strv_contains(keep, base ? base + 1 : path))
+        if (strv_has(keep, base ? base + 1 : path))
                 return true;
         {
                 _cleanup_close_ int pfd = -EBADF;
@@ -312,7 +312,7 @@ static bool is_kept(int dfd, const Strv *keep, const char *path) {
                 return false;
         buf[n] = 0;
         base = strrchr(buf, '/');
-        return strv_contains(keep, base ? base + 1 : buf);
+        return strv_has(keep, base ? base + 1 : buf);
 }
 
 static int order_cmp(const void *a, const void *b) {
@@ -341,12 +341,12 @@ int render_diff(const char *root, const char *unitdir, const RenderPlan *plan, c
 
         for (size_t i = 0; i < plan->n; i++) {
                 const RenderEntry *e = &plan->entries[i];
-                bool owned = strv_contains(manifest, e->path);
+                bool owned = strv_has(manifest, e->path);
                 struct stat st;
 
                 /* A unit we may not write gets no [Install] links either: they would enable the
                  * foreign file of the same name. (The plan lists a service before its links.) */
-                if (e->symlink && strv_contains(&blocked, e->source))
+                if (e->symlink && strv_has(&blocked, e->source))
                         continue;
                 if (!owned) {
                         _cleanup_close_ int pfd = -EBADF;
@@ -534,7 +534,7 @@ int render_apply(const char *root, const char *unitdir, const RenderPlan *plan, 
 
         for (size_t i = 0; i < plan->n; i++) {
                 const RenderEntry *e = &plan->entries[i];
-                if (!strv_contains(&diff->added, e->path) && !strv_contains(&diff->changed, e->path))
+                if (!strv_has(&diff->added, e->path) && !strv_has(&diff->changed, e->path))
                         continue;
                 r = write_entry(dfd, e);
                 if (r < 0)

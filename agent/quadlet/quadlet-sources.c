@@ -114,7 +114,7 @@ static void walk_dirs(const Ctx *c, Strv *dirs, Seen *seen, const char *path, Di
 
         if (!realpath(path, resolved) || stat(resolved, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 /* Like upstream, keep the path anyway (for the "No files parsed" message). */
-                if (!strv_contains(dirs, path) && (!filter || filter(ctx_inside(c, path))))
+                if (!strv_has(dirs, path) && (!filter || filter(ctx_inside(c, path))))
                         strv_add(dirs, path);
                 return;
         }
@@ -274,7 +274,7 @@ static int load_units(const Ctx *c, const Strv *dirs, Strv *listings, QuadletSou
                         UnitFile *f = NULL, **nv;
                         struct stat st;
 
-                        if (quadlet_unit_type_from_filename(names.v[i]) < 0 || strv_contains(seen, names.v[i]))
+                        if (quadlet_unit_type_from_filename(names.v[i]) < 0 || strv_has(seen, names.v[i]))
                                 continue;
                         path = strdup_printf("%s/%s", dirs->v[d], names.v[i]);
                         if (!path)
@@ -321,7 +321,7 @@ static int load_dropins(const Ctx *c, UnitFile *unit, const Strv *dirs, const St
                         if (read_dir_sorted(dir, &files) < 0)
                                 continue;
                         for (size_t i = 0; i < files.n; i++) {
-                                if (!endswith(files.v[i], ".conf") || strv_contains(&names, files.v[i]))
+                                if (!endswith(files.v[i], ".conf") || strv_has(&names, files.v[i]))
                                         continue;
                                 strv_add(&names, files.v[i]);
                                 strv_addf(&paths, "%s/%s", dir, files.v[i]);

@@ -69,28 +69,11 @@ void strv_extend(Strv *s, const Strv *other) {
                 strv_add(s, other->v[i]);
 }
 
-bool strv_contains(const Strv *s, const char *p) {
+bool strv_has(const Strv *s, const char *p) {
         for (size_t i = 0; i < s->n; i++)
                 if (streq(s->v[i], p))
                         return true;
         return false;
-}
-
-char **strv_free(char **l) {
-        if (!l)
-                return NULL;
-        for (char **i = l; *i; i++)
-                free(*i);
-        free(l);
-        return NULL;
-}
-
-size_t strv_length(char *const *l) {
-        size_t n = 0;
-        if (l)
-                while (l[n])
-                        n++;
-        return n;
 }
 
 void buf_done(Buf *b) {

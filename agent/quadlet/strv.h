@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "strv-util.h"
+
 /* A growable, always NULL-terminated string vector with a sticky out-of-memory flag.
  *
  * Command lines and lookup results are built by long sequences of appends; checking every single
@@ -38,13 +40,8 @@ static inline int strv_error(const Strv *s) {
 }
 /* Drops all entries (keeps the allocation). */
 void strv_clear(Strv *s);
-bool strv_contains(const Strv *s, const char *p);
+bool strv_has(const Strv *s, const char *p);
 
-/* Plain helpers on NULL-terminated char** */
-char **strv_free(char **l);
-DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
-#define _cleanup_strv_free_ _cleanup_(strv_freep)
-size_t strv_length(char *const *l);
 
 /* A growable byte buffer, same sticky-OOM idea. Always NUL-terminated once anything was added. */
 typedef struct Buf {

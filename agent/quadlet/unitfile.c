@@ -426,7 +426,7 @@ int unit_file_list_keys(const UnitFile *f, const char *group, Strv *ret) {
         if (!g)
                 return 0;
         for (size_t i = 0; i < g->n_lines; i++)
-                if (!g->lines[i]->is_comment && !strv_contains(ret, g->lines[i]->key))
+                if (!g->lines[i]->is_comment && !strv_has(ret, g->lines[i]->key))
                         strv_add(ret, g->lines[i]->key);
         return strv_error(ret);
 }

@@ -118,25 +118,6 @@ int open_etc_dir(const char *root, int *ret_fd) {
         return 0;
 }
 
-char **strv_free(char **l) {
-        if (!l)
-                return NULL;
-        for (char **i = l; *i; i++)
-                free(*i);
-        free(l);
-        return NULL;
-}
-
-size_t strv_length(char *const *l) {
-        size_t n = 0;
-
-        if (!l)
-                return 0;
-        while (l[n])
-                n++;
-        return n;
-}
-
 int strv_push(char ***l, char *s) {
         size_t n = strv_length(*l);
         char **p;
@@ -150,15 +131,6 @@ int strv_push(char ***l, char *s) {
         p[n + 1] = NULL;
         *l = p;
         return 0;
-}
-
-bool strv_contains(char *const *l, const char *s) {
-        if (!l)
-                return false;
-        for (char *const *i = l; *i; i++)
-                if (streq(*i, s))
-                        return true;
-        return false;
 }
 
 int strv_split_char(const char *s, char c, char ***ret) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "strv-util.h"
+
 /* Small basics only this library needs. */
 
 #include <inttypes.h>
@@ -27,16 +29,11 @@ static inline bool root_is_live(const char *root) {
 }
 
 /* NULL-terminated string vectors. */
-char **strv_free(char **l);
-size_t strv_length(char *const *l);
 int strv_push(char ***l, char *s); /* takes s; frees it on failure */
-bool strv_contains(char *const *l, const char *s);
 /* Splits s on c (no empty-field squashing except that "" gives an empty vector). */
 int strv_split_char(const char *s, char c, char ***ret);
 /* Joins with c. */
 int strv_join_char(char *const *l, char c, char **ret);
-DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
-#define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 uint64_t now_usec(void);
 

@@ -202,7 +202,7 @@ static bool keyval_check(char **v, size_t n, const char *flag, const char *sep, 
                 kv_parse(v[i + 1], sep[0], &gk, &gv);
                 /* same key set, values equal (or matching) */
                 for (size_t a = 0; a < gk.n && ok; a++)
-                        if (!strv_contains(&wk, gk.v[a]))
+                        if (!strv_has(&wk, gk.v[a]))
                                 ok = false;
                 for (size_t a = 0; a < wk.n && ok; a++) {
                         ssize_t found = -1;
@@ -262,7 +262,7 @@ static int eval(char **w, size_t n, const UnitFile *u, const char *stderr_text, 
                 if (na < 3)
                         goto bad;
                 if (streq(op, "assert-has-key"))
-                        return strv_contains(&all, a[2]);
+                        return strv_has(&all, a[2]);
                 if (streq(op, "assert-key-contains") || streq(op, "assert-key-not-contains")) {
                         bool any = false;
                         for (size_t i = 0; i < all.n; i++)
@@ -625,7 +625,7 @@ int main(int argc, char *argv[]) {
                         const char *xr;
                         int fails;
 
-                        if (only.n > 0 && !strv_contains(&only, rows[i].file))
+                        if (only.n > 0 && !strv_has(&only, rows[i].file))
                                 continue;
                         fails = run_case(&rows[i], m == 1, &report);
                         xr = xfail_reason(&xf, mode, rows[i].file);
