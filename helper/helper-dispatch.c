@@ -141,6 +141,13 @@ int helper_handle_connection(const HelperContext *ctx, const Authorizer *auth, i
         r = peer_identify(fd, &peer);
         if (r < 0) {
                 Peer unknown = PEER_NULL;
+                _cleanup_free_ uint8_t *ignored = NULL;
+                size_t n;
+
+                /* Take the request off the socket (never decoded) before answering: closing with
+                 * unread data makes the kernel reset the connection, and the caller would see
+                 * ECONNRESET instead of the refusal. */
+                (void) frame_recv(fd, FRAME_REQUEST_MAX, 5 * 1000, &ignored, &n);
                 (void) error_set(&e, -EACCES, "", "cannot identify the caller (%s); refusing", strerror(-r));
                 return send_reply(fd, &unknown, NULL, NULL, -EACCES, &e, NULL, NULL);
         }
