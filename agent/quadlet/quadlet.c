@@ -1326,6 +1326,23 @@ static char *name_from_filename(const char *filename, const char *prefix) {
         return strdup_printf("%s%.*s", prefix, (int) n, filename);
 }
 
+/* The start of "podman [global args] volume|network create [--ignore]", shared by .volume and
+ * .network; *ret_verb is where the subcommand starts (the 4.3 emulation wraps from there). */
+static int resource_create_command(Conv *c, const char *kind, Strv *podman, size_t *ret_verb) {
+        int r;
+
+        r = base_command(c, podman);
+        if (r < 0)
+                return r;
+        *ret_verb = podman->n;
+        strv_add(podman, kind);
+        strv_add(podman, "create");
+        /* --ignore came with podman 4.4; below that the caller emulates it. */
+        if (c->version >= QUADLET_PODMAN_VERSION(4, 4))
+                strv_add(podman, "--ignore");
+        return 0;
+}
+
 static int convert_volume(Conv *c) {
         _cleanup_free_ char *vname = lookup(c, "VolumeName"), *driver = lookup(c, "Driver");
         _cleanup_strv_ Strv podman = {};
@@ -1340,14 +1357,9 @@ static int convert_volume(Conv *c) {
                         return -ENOMEM;
         }
 
-        r = base_command(c, &podman);
+        r = resource_create_command(c, "volume", &podman, &verb);
         if (r < 0)
                 return r;
-        verb = podman.n;
-        strv_add(&podman, "volume");
-        strv_add(&podman, "create");
-        if (c->version >= QUADLET_PODMAN_VERSION(4, 4))
-                strv_add(&podman, "--ignore");
 
         if (driver) {
                 strv_add(&podman, "--driver");
@@ -1442,14 +1454,9 @@ static int convert_network(Conv *c) {
                         return -ENOMEM;
         }
 
-        r = base_command(c, &podman);
+        r = resource_create_command(c, "network", &podman, &verb);
         if (r < 0)
                 return r;
-        verb = podman.n;
-        strv_add(&podman, "network");
-        strv_add(&podman, "create");
-        if (c->version >= QUADLET_PODMAN_VERSION(4, 4))
-                strv_add(&podman, "--ignore");
 
         static const FlagKey bools[] = {
                 { "DisableDNS", "--disable-dns" }, { "Internal", "--internal" }, { "IPv6", "--ipv6" },
