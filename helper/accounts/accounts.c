@@ -78,14 +78,15 @@ static int db_load(int etcfd, bool readonly, AccountsDb *db, ErrorInfo *e) {
 }
 
 /* Opens, locks and loads; the caller owns *ret_lock and *ret_db on success. */
-static int begin(const char *root, bool exclusive, int *ret_etcfd, int *ret_lock, AccountsDb *ret_db, ErrorInfo *e) {
-        _cleanup_close_ int etcfd = -EBADF, lockfd = -EBADF;
+static int begin(const char *root, bool exclusive, int *ret_etcfd, EtcLock *ret_lock, AccountsDb *ret_db, ErrorInfo *e) {
+        _cleanup_(etc_lock_release) EtcLock lock = ETC_LOCK_NULL;
+        _cleanup_close_ int etcfd = -EBADF;
         int r;
 
         r = open_etc(root, &etcfd, e);
         if (r < 0)
                 return r;
-        r = etc_lock_take(etcfd, exclusive, lock_timeout_usec, &lockfd, e);
+        r = etc_lock_take(etcfd, exclusive, lock_timeout_usec, &lock, e);
         /* Only root can open /etc/.pwd.lock. An unprivileged lookup reads unlocked: every file is
          * replaced by rename(), so each one is read either old or new, never torn. */
         if (!exclusive && IN_SET_ACCESS(r))
@@ -100,7 +101,8 @@ static int begin(const char *root, bool exclusive, int *ret_etcfd, int *ret_lock
         if (r < 0)
                 return r;
         *ret_etcfd = TAKE_FD(etcfd);
-        *ret_lock = TAKE_FD(lockfd);
+        *ret_lock = lock;
+        lock = ETC_LOCK_NULL;
         return 0;
 }
 
@@ -109,7 +111,8 @@ int accounts_enroll(const char *root, const char *name, uint32_t subid_count, co
         _cleanup_(change_list_done) ChangeList ch = {};
         _cleanup_(accounts_db_done) AccountsDb db = {};
         _cleanup_(account_info_done) AccountInfo info = {};
-        _cleanup_close_ int etcfd = -EBADF, lockfd = -EBADF;
+        _cleanup_(etc_lock_release) EtcLock lock = ETC_LOCK_NULL;
+        _cleanup_close_ int etcfd = -EBADF;
         int r, changed;
 
         if (!name)
@@ -122,7 +125,7 @@ int accounts_enroll(const char *root, const char *name, uint32_t subid_count, co
         if (r < 0)
                 return r;
 
-        r = begin(root, true, &etcfd, &lockfd, &db, e);
+        r = begin(root, true, &etcfd, &lock, &db, e);
         if (r < 0)
                 return r;
         r = nsswitch_check_subid_at(etcfd, e);
@@ -147,14 +150,15 @@ int accounts_enroll(const char *root, const char *name, uint32_t subid_count, co
 
 int accounts_lookup(const char *root, const char *name, AccountInfo *ret_info, ErrorInfo *e) {
         _cleanup_(accounts_db_done) AccountsDb db = {};
-        _cleanup_close_ int etcfd = -EBADF, lockfd = -EBADF;
+        _cleanup_(etc_lock_release) EtcLock lock = ETC_LOCK_NULL;
+        _cleanup_close_ int etcfd = -EBADF;
         int r;
 
         if (!name)
                 return error_set(e, -EINVAL, "name", "The account name is missing.");
         if (!account_name_is_valid(name, strlen(name)))
                 return account_name_check(name, strlen(name), e);
-        r = begin(root, false, &etcfd, &lockfd, &db, e);
+        r = begin(root, false, &etcfd, &lock, &db, e);
         if (r < 0)
                 return r;
         return lookup_plan(&db, name, ret_info, e);
@@ -162,12 +166,13 @@ int accounts_lookup(const char *root, const char *name, AccountInfo *ret_info, E
 
 int accounts_list(const char *root, char ***ret, ErrorInfo *e) {
         _cleanup_(accounts_db_done) AccountsDb db = {};
-        _cleanup_close_ int etcfd = -EBADF, lockfd = -EBADF;
+        _cleanup_(etc_lock_release) EtcLock lock = ETC_LOCK_NULL;
+        _cleanup_close_ int etcfd = -EBADF;
         _cleanup_strv_free_ char **l = NULL;
         ssize_t i;
         int r;
 
-        r = begin(root, false, &etcfd, &lockfd, &db, e);
+        r = begin(root, false, &etcfd, &lock, &db, e);
         if (r < 0)
                 return r;
         i = etc_file_find_record(&db.files[ETC_GROUP], ACCOUNTS_GROUP);
@@ -190,14 +195,15 @@ void strv_free_accounts(char **l) {
 int accounts_remove(const char *root, const char *name, ChangeList *changes, ErrorInfo *e) {
         _cleanup_(change_list_done) ChangeList ch = {};
         _cleanup_(accounts_db_done) AccountsDb db = {};
-        _cleanup_close_ int etcfd = -EBADF, lockfd = -EBADF;
+        _cleanup_(etc_lock_release) EtcLock lock = ETC_LOCK_NULL;
+        _cleanup_close_ int etcfd = -EBADF;
         int r, changed;
 
         if (!name)
                 return error_set(e, -EINVAL, "name", "The account name is missing.");
         if (!account_name_is_valid(name, strlen(name)))
                 return account_name_check(name, strlen(name), e);
-        r = begin(root, true, &etcfd, &lockfd, &db, e);
+        r = begin(root, true, &etcfd, &lock, &db, e);
         if (r < 0)
                 return r;
         changed = remove_plan(&db, name, &ch, e);

@@ -3,7 +3,8 @@
 
 /* unroot's account-file library: creates and removes unroot service accounts by editing
  * <root>/etc/{group,gshadow,passwd,shadow,subuid,subgid} directly, under the <root>/etc/.pwd.lock OFD
- * lock, crash-safely (see helper-anchors.md §2.5-2.8).
+ * lock plus shadow-utils' per-file "<file>.lock" files,
+ * crash-safely (see helper-anchors.md §2.5-2.8).
  *
  * Every entry point takes `root`: NULL or "/" is the live system, anything else a directory that is
  * treated as the system root (like systemd-sysusers --root). Nothing here logs; errors come back as

@@ -7,9 +7,18 @@
 #include "etc-lock.h"
 #include "util.h"
 
-int etc_lock_take(int etcfd, bool exclusive, uint64_t timeout_usec, int *ret_fd, ErrorInfo *e) {
+void etc_lock_release(EtcLock *l) {
+        if (!l)
+                return;
+        shadow_locks_release(&l->shadow);
+        l->fd = safe_close(l->fd);
+}
+
+int etc_lock_take(int etcfd, bool exclusive, uint64_t timeout_usec, EtcLock *ret, ErrorInfo *e) {
         _cleanup_close_ int fd = -EBADF;
         uint64_t deadline, delay = 1000;
+        ShadowLocks shadow = SHADOW_LOCKS_NULL;
+        int r;
         struct flock fl = {
                 .l_type = exclusive ? F_WRLCK : F_RDLCK,
                 .l_whence = SEEK_SET,
@@ -39,6 +48,13 @@ int etc_lock_take(int etcfd, bool exclusive, uint64_t timeout_usec, int *ret_fd,
                 (void) nanosleep(&ts, NULL);
                 delay = MIN(delay * 2, (uint64_t) 100000); /* back off to 100 ms */
         }
-        *ret_fd = TAKE_FD(fd);
+        if (exclusive) {
+                uint64_t now = now_usec();
+
+                r = shadow_locks_take(etcfd, deadline > now ? deadline - now : 0, &shadow, e);
+                if (r < 0)
+                        return r;
+        }
+        *ret = (EtcLock) { .fd = TAKE_FD(fd), .shadow = shadow };
         return 0;
 }

@@ -1,13 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Crash consistency of the real unroot-helper (helper-anchors.md §5.4, issue 6 part 3): for each
-# syscall set (write, rename*, fsync, unlink*) and every N, the helper is killed with SIGKILL at the
+# syscall set (write, rename*, fsync, unlink*, link* of the per-file locks) and every N, the helper is killed with SIGKILL at the
 # N-th call by strace, during `enroll` and during `unenroll --purge`, until a run completes without
 # an injection. After each kill: every account file is byte-identical to either the state before
 # or the state after an uninterrupted run; no user without its group, no ranges without the user;
 # shadow/gshadow keep mode 0640 and group 42; nothing but the six files, their "-" backups,
-# .pwd.lock and (until the next run cleans them) the helper's temp files is in /etc. Then the same
-# request again converges byte for byte to the uninterrupted result, with no temp file left.
+# .pwd.lock and (until the next run cleans them) the helper's temp files and shadow-style
+# "<file>.lock"/"<file>.<pid>" of the dead helper is in /etc. Then the same request again converges
+# byte for byte to the uninterrupted result (taking over the stale locks), with no temp or lock
+# file left.
 # Finally fsync → EIO, write → ENOSPC (strace) and a really full tmpfs /etc: an error reply and
 # /etc byte-identical.
 # usage: crash-enroll.sh BUILD_DIR SOURCE_DIR [enroll|purge|errors|all]
@@ -53,7 +55,7 @@ check_state() { # check_state DESC OLD NEW: each file wholly old or wholly new, 
                 [ "$(stat -c '%a %u %g' "$R/etc/$f")" = "640 0 42" ] || { fail "$desc: $f is $(stat -c '%a %u %g' "$R/etc/$f")"; ok=0; }
         done
         local extra
-        extra=$(cd "$R/etc" && ls -A | grep -vxE '(group|gshadow|passwd|shadow|subuid|subgid)-?|\.pwd\.lock' | grep -v "^$TEMP_RE" )
+        extra=$(cd "$R/etc" && ls -A | grep -vxE '(group|gshadow|passwd|shadow|subuid|subgid)(-|\.lock|\.[0-9]+)?|\.pwd\.lock' | grep -v "^$TEMP_RE" )
         [ -z "$extra" ] || { fail "$desc: unexpected files in /etc: $extra"; ok=0; }
         return $((1 - ok))
 }
@@ -98,6 +100,7 @@ crash_loop() { # crash_loop OPNAME SPEC START_SNAPSHOT END_SNAPSHOT REQUEST...
                         cmp -s "$R/etc/$f" "$T/f$to/$f" || { fail "$op $spec N=$n: re-run gives a different /etc/$f"; diff "$T/f$to/$f" "$R/etc/$f" | head -4; }
                 done
                 ls -A "$R/etc" | grep -q "^$TEMP_RE" && fail "$op $spec N=$n: temp files left after the re-run: $(ls -A "$R/etc")"
+                ls -A "$R/etc" | grep -vx '.pwd.lock' | grep -qE '\.(lock|[0-9]+)$' && fail "$op $spec N=$n: lock files left after the re-run: $(ls -A "$R/etc")"
                 if [ $to = 1 ]; then
                         [ "$(stat -c '%a %u' "$R/var/lib/unroot/$NAME" 2>&1)" = "$(stat -c '%a %u' "$T/s1/home/$NAME")" ] ||
                                 fail "$op $spec N=$n: home after the re-run: $(stat -c '%a %u' "$R/var/lib/unroot/$NAME" 2>&1)"
@@ -109,7 +112,7 @@ crash_loop() { # crash_loop OPNAME SPEC START_SNAPSHOT END_SNAPSHOT REQUEST...
 }
 
 MODE=${3:-all}
-for spec in write rename,renameat,renameat2 fsync,fdatasync unlink,unlinkat; do
+for spec in write rename,renameat,renameat2 fsync,fdatasync unlink,unlinkat link,linkat; do
         case $MODE in enroll|all) crash_loop enroll "$spec" 0 1 enroll --no-wait "$NAME";; esac
         case $MODE in purge|all) crash_loop purge "$spec" 1 2 unenroll --purge "$NAME";; esac
 done
