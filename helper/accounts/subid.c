@@ -82,7 +82,10 @@ int subid_find_free(const SubidRange *used, size_t n_used, const SubidRequest *r
 
         if (req->has_hint) {
                 uint64_t s = req->hint, e = s + req->count;
-                if (s >= lo && e <= hi && range_free(iv, n, s, e)) {
+                /* The hint obeys strict_container like every other placement (it did not, found by
+                 * fuzz-etcfiles: a hint inside systemd's range was granted). */
+                bool in_container = s < SUBID_CONTAINER_END && e > SUBID_CONTAINER_START;
+                if (s >= lo && e <= hi && !(req->strict_container && in_container) && range_free(iv, n, s, e)) {
                         *ret = (SubidRange) { (uint32_t) s, req->count };
                         if (ret_placement)
                                 *ret_placement = SUBID_PLACED_HINT;

@@ -33,7 +33,7 @@ typedef struct SubidRequest {
         uint32_t count;            /* > 0 */
         bool has_hint;
         uint32_t hint;             /* tried first if has_hint (same start as the sibling file) */
-        bool strict_container;     /* refuse rather than overlap the container range */
+        bool strict_container;     /* refuse rather than overlap the container range (the hint too) */
 } SubidRequest;
 
 /* First fit at the lowest address: below the container range while room is left, then above it,

@@ -113,6 +113,16 @@ static void test_container_range(void **state) {
         expect_alloc(below_full, 1, req, 524288 - 65535, SUBID_PLACED_IN_CONTAINER); /* first fit */
         req.strict_container = true;
         expect_enospc(below_full, 1, req);
+        /* A hint inside the container range is not granted under strict_container (it was). */
+        req.has_hint = true;
+        req.hint = 600000;
+        expect_enospc(below_full, 1, req);
+        req.strict_container = false;
+        expect_alloc(below_full, 1, req, 600000, SUBID_PLACED_HINT);
+        /* A hint straddling its start is inside too. */
+        req.strict_container = true;
+        req.hint = 524288 - 100;
+        expect_enospc(below_full, 1, req);
         /* A window reaching above it: jump over it. */
         req = debian(65536);
         req.win_max = 2000000000;
@@ -384,8 +394,10 @@ static void test_property(void **state) {
                                         fail_msg("seed %" PRIu64 " it %u: %u+%u overlaps occupied [%" PRIu64 ",%" PRIu64 ")",
                                                  seed, it, got.start, got.count, iv[i].s, iv[i].e);
                         /* First fit, in the documented order. */
-                        if (p == SUBID_PLACED_HINT)
+                        if (p == SUBID_PLACED_HINT) {
                                 assert_true(req.has_hint && got.start == req.hint);
+                                assert_true(!req.strict_container || e <= CS || s >= CE);
+                        }
                         else if (p == SUBID_PLACED_BELOW_CONTAINER) {
                                 assert_true(reference(iv, k, lo, MIN(hi, CS), req.count, &want));
                                 assert_int_equal(want, s);

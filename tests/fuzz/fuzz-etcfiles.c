@@ -73,11 +73,8 @@ static void check_subid(const EtcFile *f, const uint8_t *data, size_t size) {
                                         req.hint, used[i].start, used[i].count);
                         FUZZ_ASSERT(!overlaps(got.start, got.count, used[i].start, used[i].count));
                 }
-                /* KNOWN BUG (issue 6 report): the hint path (helper/accounts/subid.c:84) ignores
-                 * strict_container, so a hint inside systemd's container range is granted. Checked
-                 * only with UNROOT_FUZZ_KNOWN_BUGS=1 (corpus-known-bugs/, should_fail) so that
-                 * fuzzing can go on past it. */
-                if (req.strict_container && (pl != SUBID_PLACED_HINT || getenv("UNROOT_FUZZ_KNOWN_BUGS")))
+                /* strict_container: never inside systemd's range, the hint included. */
+                if (req.strict_container)
                         FUZZ_ASSERT(!overlaps(got.start, got.count, SUBID_CONTAINER_START,
                                               SUBID_CONTAINER_END - SUBID_CONTAINER_START));
         }
