@@ -4,9 +4,11 @@
 #  1. install build and test dependencies;
 #  2. build with warnings as errors; run the unit, quadlet and integration suites;
 #  3. build with ASan+UBSan; run the unit and quadlet suites again;
-#  4. run the end-to-end suite in the booted Debian 12 test bed (qemu).
+#  4. run the fuzz suite: every libFuzzer target (clang, ASan+UBSan) for a bounded time, 480 s in
+#     total split evenly over the targets ($UNROOT_FUZZ_TOTAL_SECONDS changes it);
+#  5. run the end-to-end suite in the booted Debian 12 test bed (qemu).
 # Ends with one line "N passed, N failed" over every meson test that ran.
-# UNROOT_SKIP_E2E=1 leaves out step 4 (for quick local runs; CI never sets it).
+# UNROOT_SKIP_E2E=1 leaves out step 5 (for quick local runs; CI never sets it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
@@ -34,8 +36,7 @@ echo "=== build (werror) ==="
 if [ ! -d build-ci ]; then meson setup build-ci -Dwerror=true >/dev/null || exit 2; fi
 ninja -C build-ci || exit 2
 echo "=== unit, quadlet and integration suites ==="
-# The fuzz suite (bounded libFuzzer runs, clang) is run on its own with `meson test --suite fuzz`;
-# the fuzz corpora are replayed here, in the unit suite.
+# The fuzz corpora are replayed here, in the unit suite; the bounded fuzzing runs in step 4.
 run_meson_tests build-ci --no-suite e2e --no-suite fuzz
 
 echo "=== build (ASan+UBSan) ==="
@@ -46,6 +47,9 @@ ninja -C build-asan || exit 2
 echo "=== unit and quadlet suites under ASan+UBSan ==="
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         run_meson_tests build-asan --suite unit --suite quadlet
+
+echo "=== fuzz suite: bounded libFuzzer runs ==="
+UNROOT_FUZZ_TOTAL_SECONDS=${UNROOT_FUZZ_TOTAL_SECONDS:-480} run_meson_tests build-ci --suite fuzz
 
 if [ "${UNROOT_SKIP_E2E:-0}" != 1 ]; then
         echo "=== end-to-end suite (test bed) ==="
