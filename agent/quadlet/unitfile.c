@@ -386,6 +386,24 @@ int unit_file_parse(const char *data, size_t len, const char *path, UnitFile **r
 
 /* ---- writing ---- */
 
+/* A value is written as is, except at its end, where the line syntax cannot hold what the value
+ * has: trailing whitespace would be trimmed on reading (so it is left out), and a trailing '\\'
+ * would make the line continue onto the next one (systemd and podman's parser both would swallow
+ * the next line). Each trailing backslash is written as "\\x5c" instead, which the keys that
+ * C-unescape (Exec*, Environment=) read as a backslash, and which reads back unchanged. podman's
+ * own writer prints such values raw; no value it generates from a valid file ends this way. */
+static void put_value(Buf *b, const char *v) {
+        size_t n = strlen(v), k = 0;
+
+        while (n > 0 && is_space(v[n - 1]))
+                n--;
+        while (k < n && v[n - 1 - k] == '\\')
+                k++;
+        buf_putn(b, v, n - k);
+        for (size_t i = 0; i < k; i++)
+                buf_putn(b, "\\x5c", 4);
+}
+
 int unit_file_to_string(const UnitFile *f, char **ret) {
         _cleanup_buf_ Buf b = {};
 
@@ -395,6 +413,10 @@ int unit_file_to_string(const UnitFile *f, char **ret) {
                 if (i != 0)
                         buf_putc(&b, '\n');
                 for (size_t j = 0; j < g->n_comments; j++) {
+                        /* Blank lines before the first group are dropped: the parser keeps all
+                         * but one of them, so they would shrink by one on every round trip. */
+                        if (b.n == 0 && !g->comments[j]->value[0])
+                                continue;
                         buf_puts(&b, g->comments[j]->value);
                         buf_putc(&b, '\n');
                 }
@@ -406,11 +428,13 @@ int unit_file_to_string(const UnitFile *f, char **ret) {
                 buf_puts(&b, "]\n");
                 for (size_t j = 0; j < g->n_lines; j++) {
                         const UnitLine *l = g->lines[j];
-                        if (!l->is_comment) {
+                        if (l->is_comment)
+                                buf_puts(&b, l->value);
+                        else {
                                 buf_puts(&b, l->key);
                                 buf_putc(&b, '=');
+                                put_value(&b, l->value);
                         }
-                        buf_puts(&b, l->value);
                         buf_putc(&b, '\n');
                 }
         }
