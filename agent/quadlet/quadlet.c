@@ -696,11 +696,13 @@ static int init_service(Conv *c) {
         c->service->filename = TAKE_PTR(fn);
 
         if (unit_file_lookup_boolean_default(c->service, "Quadlet", "DefaultDependencies", true)) {
-                /* The helper unit ships with podman 5.3+; older podman gets the system target, as
-                 * podman 5.2 itself did in both modes. */
-                const char *net = c->ctx->is_user && c->version >= QUADLET_PODMAN_VERSION(5, 3)
-                                          ? "podman-user-wait-network-online.service"
-                                          : "network-online.target";
+                /* A user manager cannot wait for the system's network-online.target, so podman
+                 * 5.3+ points user units at its helper unit. Older podman does not ship that unit;
+                 * unroot ships its own (systemd/unroot-wait-online.service.in) for them, with the
+                 * same Wants=/After= shape and the same DefaultDependencies=false opt-out. */
+                const char *net = !c->ctx->is_user                                 ? "network-online.target"
+                                  : c->version >= QUADLET_PODMAN_VERSION(5, 3) ? "podman-user-wait-network-online.service"
+                                                                               : "unroot-wait-online.service";
                 unit_file_prepend_line(c->service, "Unit", "After", net);
                 unit_file_prepend_line(c->service, "Unit", "Wants", net);
         }

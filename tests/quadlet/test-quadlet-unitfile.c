@@ -242,7 +242,11 @@ static void test_convert_volume_43(void **state) {
                                "--label a=b systemd-data\"");
         free(v);
         v = unit_file_lookup(s, "Unit", "Wants");
-        assert_string_equal(v, "network-online.target"); /* no podman-user-wait-network-online.service before 5.3 */
+        /* no podman-user-wait-network-online.service before 5.3: unroot's own wait unit */
+        assert_string_equal(v, "unroot-wait-online.service");
+        free(v);
+        v = unit_file_lookup(s, "Unit", "After");
+        assert_string_equal(v, "unroot-wait-online.service");
         free(v);
         unit_file_free(s);
 
@@ -251,6 +255,51 @@ static void test_convert_volume_43(void **state) {
         assert_string_equal(v, "/usr/bin/podman volume create --ignore systemd-data");
         free(v);
         unit_file_free(s);
+}
+
+/* The implicit network dependency: system target in system mode; in user mode podman's helper
+ * unit from 5.3 and unroot's own wait unit below; none with [Quadlet] DefaultDependencies=false. */
+static void test_network_dependency(void **state) {
+        static const struct {
+                unsigned version;
+                bool user;
+                const char *text, *want; /* want NULL: no Wants= */
+        } cases[] = {
+                { QUADLET_PODMAN_VERSION(5, 4), false, "[Network]\n", "network-online.target" },
+                { QUADLET_PODMAN_VERSION(4, 3), false, "[Network]\n", "network-online.target" },
+                { QUADLET_PODMAN_VERSION(5, 4), true, "[Network]\n", "podman-user-wait-network-online.service" },
+                { QUADLET_PODMAN_VERSION(5, 3), true, "[Network]\n", "podman-user-wait-network-online.service" },
+                { QUADLET_PODMAN_VERSION(5, 2), true, "[Network]\n", "unroot-wait-online.service" },
+                { QUADLET_PODMAN_VERSION(4, 3), true, "[Network]\n", "unroot-wait-online.service" },
+                { QUADLET_PODMAN_VERSION(4, 3), true, "[Network]\n[Quadlet]\nDefaultDependencies=false\n", NULL },
+                { QUADLET_PODMAN_VERSION(4, 3), false, "[Network]\n[Quadlet]\nDefaultDependencies=no\n", NULL },
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                UnitFile *s = NULL;
+                char *err = NULL, *w, *a;
+                Strv all = {};
+
+                convert("n.network", cases[i].text, cases[i].version, cases[i].user, &s, &err);
+                assert_null(err);
+                assert_non_null(s);
+                w = unit_file_lookup(s, "Unit", "Wants");
+                a = unit_file_lookup(s, "Unit", "After");
+                if (!cases[i].want) {
+                        assert_null(w);
+                        assert_null(a);
+                } else {
+                        assert_string_equal(w, cases[i].want);
+                        assert_string_equal(a, cases[i].want);
+                }
+                /* exactly one of each, nothing else network-related */
+                unit_file_lookup_all(s, "Unit", "Wants", &all);
+                assert_int_equal(all.n, cases[i].want ? 1 : 0);
+                strv_done(&all);
+                free(w);
+                free(a);
+                unit_file_free(s);
+        }
 }
 
 static void test_convert_version_errors(void **state) {
@@ -310,6 +359,7 @@ int main(void) {
                 cmocka_unit_test(test_writer_round_trip),
                 cmocka_unit_test(test_merge),
                 cmocka_unit_test(test_convert_volume_43),
+                cmocka_unit_test(test_network_dependency),
                 cmocka_unit_test(test_convert_version_errors),
                 cmocka_unit_test(test_dropin_dirs),
                 cmocka_unit_test(test_podman_version),

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Guest side (Debian 12, podman 4.3.1): unroot-quadlet installed as a *user generator* must
 # detect podman 4.3 by itself and emit units that start there, one representative file per
-# must-type (.container, .volume, .network, .pod, .image) plus .build and .kube.
+# must-type (.container, .volume, .network, .pod, .image) plus .build and .kube. User units for
+# podman < 5.3 wait for the network through unroot's own unroot-wait-online.service.
 set -u
 . "$TESTBED_LIB"
 U=qx
@@ -13,6 +14,11 @@ install -m 0755 "$TESTBED_IN/unroot-quadlet" /usr/local/libexec-unroot-quadlet
 mkdir -p /etc/systemd/user-generators
 # the name contains "user": podman's rule for user mode
 ln -sf /usr/local/libexec-unroot-quadlet /etc/systemd/user-generators/unroot-quadlet-user-generator
+# the wait unit, as a package installs it (ExecStart= points at the installed program)
+install -m 0755 "$TESTBED_IN/unroot-wait-online" /usr/local/libexec-unroot-wait-online
+mkdir -p /etc/systemd/user
+sed 's|@libexecdir@/unroot-wait-online|/usr/local/libexec-unroot-wait-online|' \
+        "$TESTBED_IN/unroot-wait-online.service.in" > /etc/systemd/user/unroot-wait-online.service
 check "create user $U" useradd -m -s /bin/bash $U
 check "enable linger" loginctl enable-linger $U
 check "user manager up" wait_user_manager $U 90
@@ -101,6 +107,11 @@ done
 check "podman 4.3 detected: no volume create --ignore" bash -c "! grep -q -- '--ignore' $G/web-data-volume.service"
 check "volume unit uses the exists-or-create form" grep -q 'volume exists systemd-web-data' $G/web-data-volume.service
 check "no podman-user-wait-network-online.service reference" bash -c "! grep -rq podman-user-wait-network-online $G"
+check "no network-online.target in user units" bash -c "! grep -rq network-online.target $G"
+for s in web web-data-volume web-network app-pod member bb-image custom-build site; do
+        check "$s.service: Wants=unroot-wait-online.service" grep -qx 'Wants=unroot-wait-online.service' $G/$s.service
+        check "$s.service: After=unroot-wait-online.service" grep -qx 'After=unroot-wait-online.service' $G/$s.service
+done
 check "[Install] symlink" test -L $G/default.target.wants/web.service
 for s in web-data-volume web-network web app-pod bb-image custom-build site; do
         echo "--- $s.service"; grep -E '^Exec' $G/$s.service | sed 's/^/    /'
@@ -112,6 +123,9 @@ for s in web-data-volume web-network bb-image custom-build; do
 done
 check "start web" asuser $U systemctl --user start web.service
 check "web active" wait_for 60 asuser $U systemctl --user is-active -q web.service
+check "unroot-wait-online.service pulled in and done" asuser $U systemctl --user is-active -q unroot-wait-online.service
+after_has() { asuser $U systemctl --user show -p After "$1" | grep -q "$2"; }
+check "web ordered after it" after_has web.service unroot-wait-online.service
 check "httpd reachable through the published port" bash -c 'timeout 20 busybox wget -qO- http://127.0.0.1:18090/ | grep -q "hello from container"'
 check "volume exists" asuser $U podman volume exists systemd-web-data
 check "network exists" asuser $U podman network exists systemd-web
