@@ -24,7 +24,7 @@ struct AgentServer {
         int listen_fd;
         sd_event_source *listen_source;
         uid_t self_uid;
-        sd_bus *bus;
+        AgentLoop *loop; /* may be NULL: status without units, no actions */
         unsigned n_connections;
 };
 
@@ -34,7 +34,7 @@ typedef struct Connection {
         struct ucred cred;
         AgentAccess access;
         sd_event_source *io, *timer;
-        sd_bus_slot *slot; /* pending SystemState query */
+        AgentRequest req;
 } Connection;
 
 static Connection *connection_free(Connection *c) {
@@ -42,7 +42,6 @@ static Connection *connection_free(Connection *c) {
                 return NULL;
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
-        sd_bus_slot_unref(c->slot);
         safe_close(c->fd);
         if (c->server)
                 c->server->n_connections--;
@@ -50,43 +49,7 @@ static Connection *connection_free(Connection *c) {
         return NULL;
 }
 
-sd_bus *agent_server_user_bus(AgentServer *s) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const char *rt;
-        int r;
-
-        if (s->bus && sd_bus_is_open(s->bus) > 0)
-                return s->bus;
-        s->bus = sd_bus_flush_close_unref(s->bus);
-
-        /* Like `systemctl --user`: the manager's private socket first, which works without a D-Bus
-         * user bus (dbus-user-session is not installed everywhere), then the user bus. */
-        rt = getenv("XDG_RUNTIME_DIR");
-        if (rt && *rt) {
-                _cleanup_free_ char *addr = NULL;
-                if (asprintf(&addr, "unix:path=%s/systemd/private", rt) >= 0 && sd_bus_new(&bus) >= 0) {
-                        if (sd_bus_set_address(bus, addr) < 0 || sd_bus_start(bus) < 0)
-                                bus = sd_bus_flush_close_unref(bus);
-                }
-        }
-        if (!bus) {
-                r = sd_bus_open_user(&bus);
-                if (r < 0) {
-                        log_debug_errno(r, "No user bus, manager state unavailable: %m");
-                        return NULL;
-                }
-        }
-        (void) sd_bus_set_method_call_timeout(bus, AGENT_BUS_TIMEOUT_USEC);
-        r = sd_bus_attach_event(bus, s->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0) {
-                log_warning_errno(r, "Cannot attach to the user bus, ignoring: %m");
-                return NULL;
-        }
-        s->bus = TAKE_PTR(bus);
-        return s->bus;
-}
-
-static void connection_answer(Connection *c, const char *manager_state) {
+static void connection_answer(Connection *c, const char *manager_state, const LoopStatus *ls) {
         AgentServer *s = c->server;
         _cleanup_(agent_account_done) AgentAccount acct = {};
         _cleanup_free_ char *name = NULL;
@@ -108,38 +71,49 @@ static void connection_answer(Connection *c, const char *manager_state) {
         } else if (!acct.have_ranges)
                 note = e.message[0] ? e.message : "subordinate id ranges unavailable";
 
-        r = agent_reply_status(c->fd, name, s->self_uid, r < 0 ? NULL : &acct, manager_state, note);
+        r = agent_reply_status(c->fd, name, s->self_uid, r < 0 ? NULL : &acct, manager_state, note, ls);
         if (r < 0)
                 log_warning_errno(r, "Cannot send status reply to pid %i, ignoring: %m", (int) c->cred.pid);
         else
                 log_debug("Status sent to uid %u (%s).", (unsigned) c->cred.uid, agent_access_to_string(c->access));
 }
 
-static int on_system_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+static void on_status(AgentLoop *l, const LoopStatus *st, void *userdata) {
         Connection *c = userdata;
-        const char *state = NULL;
-        int r;
 
-        c->slot = sd_bus_slot_unref(c->slot);
-        if (sd_bus_message_is_method_error(m, NULL)) {
-                log_debug("SystemState query failed: %s", sd_bus_message_get_error(m)->message);
-                state = "unavailable";
-        } else {
-                r = sd_bus_message_read(m, "v", "s", &state);
-                if (r < 0 || !state)
-                        state = "unavailable";
-        }
-        connection_answer(c, state);
+        connection_answer(c, st->manager_state, st);
         connection_free(c);
-        return 0;
+}
+
+static void on_action(AgentLoop *l, int r, const char *result, const char *message, void *userdata) {
+        Connection *c = userdata;
+
+        if (agent_reply_unit_action(c->fd, c->req.unit, r, result, message) < 0)
+                log_debug("Cannot send the %s reply to pid %i, ignoring.", agent_op_to_string(c->req.op),
+                          (int) c->cred.pid);
+        connection_free(c);
+}
+
+static void on_reapplied(AgentLoop *l, const ApplyReport *rep, void *userdata) {
+        Connection *c = userdata;
+
+        if (agent_reply_reapply(c->fd, rep) < 0)
+                log_debug("Cannot send the reapply reply to pid %i, ignoring.", (int) c->cred.pid);
+        connection_free(c);
+}
+
+/* The answer comes later, from a callback that owns c from now on: stop watching the socket and
+ * stop the request deadline (a start may wait for an image pull; the manager bounds the job). */
+static void connection_defer(Connection *c) {
+        c->io = sd_event_source_disable_unref(c->io);
+        c->timer = sd_event_source_disable_unref(c->timer);
 }
 
 static void connection_handle(Connection *c) {
         _cleanup_free_ uint8_t *buf = NULL;
-        AgentRequest req;
+        AgentLoop *loop = c->server->loop;
         ErrorInfo e = {};
         size_t len;
-        sd_bus *bus;
         int r;
 
         /* The socket said it is readable, so do not wait: a peer gets one datagram. */
@@ -150,7 +124,7 @@ static void connection_handle(Connection *c) {
         }
 
         /* A refused peer's bytes are never decoded, and it learns nothing about them either: the
-         * only thing it gets is the refusal. */
+         * only thing it gets is the refusal. Reading and acting share this one rule. */
         if (c->access == AGENT_ACCESS_DENIED) {
                 log_notice("Refused uid %u (pid %i): not root, not uid %u, not in group '%s'.",
                            (unsigned) c->cred.uid, (int) c->cred.pid, (unsigned) c->server->self_uid,
@@ -165,31 +139,61 @@ static void connection_handle(Connection *c) {
                 goto done;
         }
 
-        r = agent_request_parse(buf, len, &req, &e);
+        r = agent_request_parse(buf, len, &c->req, &e);
         if (r < 0) {
                 log_info("Invalid request from uid %u: %s", (unsigned) c->cred.uid, e.message);
                 (void) agent_reply_error(c->fd, UNROOT__AGENT__AGENT_STATUS__AGENT_INVALID, e.field, e.message);
                 goto done;
         }
 
-        switch (req.op) {
+        switch (c->req.op) {
         case AGENT_OP_STATUS:
-                bus = agent_server_user_bus(c->server);
-                if (bus) {
-                        r = sd_bus_call_method_async(bus, &c->slot, "org.freedesktop.systemd1",
-                                                     "/org/freedesktop/systemd1",
-                                                     "org.freedesktop.DBus.Properties", "Get",
-                                                     on_system_state, c, "ss",
-                                                     "org.freedesktop.systemd1.Manager", "SystemState");
-                        if (r >= 0) {
-                                /* The reply comes from on_system_state(); stop watching the socket. */
-                                c->io = sd_event_source_disable_unref(c->io);
-                                return;
-                        }
-                        log_debug_errno(r, "Cannot query SystemState: %m");
+                if (!loop) {
+                        connection_answer(c, "unavailable", NULL);
+                        break;
                 }
-                connection_answer(c, "unavailable");
-                break;
+                connection_defer(c);
+                r = agent_loop_status(loop, on_status, c);
+                if (r < 0) {
+                        (void) agent_reply_error(c->fd, UNROOT__AGENT__AGENT_STATUS__AGENT_FAILED, NULL,
+                                                 "the agent cannot collect its status (out of memory)");
+                        break;
+                }
+                return;
+        case AGENT_OP_START:
+        case AGENT_OP_STOP:
+        case AGENT_OP_RESTART:
+                if (!loop) {
+                        (void) agent_reply_error(c->fd, UNROOT__AGENT__AGENT_STATUS__AGENT_FAILED, NULL,
+                                                 "this agent runs no units");
+                        break;
+                }
+                log_info("uid %u asks to %s '%s'.", (unsigned) c->cred.uid, agent_op_to_string(c->req.op), c->req.unit);
+                r = agent_loop_unit_action(loop, c->req.op, c->req.unit, on_action, c, &e);
+                if (r < 0) {
+                        (void) agent_reply_error(c->fd,
+                                                 r == -ENOENT ? UNROOT__AGENT__AGENT_STATUS__AGENT_INVALID :
+                                                                UNROOT__AGENT__AGENT_STATUS__AGENT_FAILED,
+                                                 e.field, e.message[0] ? e.message : strerror(-r));
+                        break;
+                }
+                connection_defer(c);
+                return;
+        case AGENT_OP_REAPPLY:
+                if (!loop) {
+                        (void) agent_reply_error(c->fd, UNROOT__AGENT__AGENT_STATUS__AGENT_FAILED, NULL,
+                                                 "this agent runs no units");
+                        break;
+                }
+                log_info("uid %u asks to reapply.", (unsigned) c->cred.uid);
+                connection_defer(c);
+                r = agent_loop_apply(loop, on_reapplied, c);
+                if (r < 0) {
+                        (void) agent_reply_error(c->fd, UNROOT__AGENT__AGENT_STATUS__AGENT_FAILED, NULL,
+                                                 "the agent cannot start an apply (out of memory)");
+                        break;
+                }
+                return;
         case _AGENT_OP_MAX:
         case _AGENT_OP_INVALID:
         default:
@@ -259,7 +263,7 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-int agent_server_new(sd_event *event, int listen_fd, uid_t self_uid, AgentServer **ret) {
+int agent_server_new(sd_event *event, int listen_fd, uid_t self_uid, AgentLoop *loop, AgentServer **ret) {
         AgentServer *s;
         int r;
 
@@ -271,6 +275,7 @@ int agent_server_new(sd_event *event, int listen_fd, uid_t self_uid, AgentServer
         s->event = sd_event_ref(event);
         s->listen_fd = listen_fd;
         s->self_uid = self_uid;
+        s->loop = loop;
 
         r = fcntl(listen_fd, F_GETFL);
         if (r < 0 || fcntl(listen_fd, F_SETFL, r | O_NONBLOCK) < 0) {
@@ -294,7 +299,6 @@ AgentServer *agent_server_free(AgentServer *s) {
          * releases them. */
         sd_event_source_disable_unref(s->listen_source);
         safe_close(s->listen_fd);
-        sd_bus_flush_close_unref(s->bus);
         sd_event_unref(s->event);
         free(s);
         return NULL;

@@ -6,24 +6,21 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+
+#include "agent-loop.h"
 
 /* At most this many connections waiting for their request at once; more are closed at accept. */
 #define AGENT_CONNECTIONS_MAX 64U
 /* How long a peer has to send its request after connecting. */
 #define AGENT_REQUEST_TIMEOUT_USEC (5ULL * 1000000ULL)
-/* How long the user manager has to answer the SystemState query. */
-#define AGENT_BUS_TIMEOUT_USEC (2ULL * 1000000ULL)
 
 typedef struct AgentServer AgentServer;
 
-/* Takes ownership of listen_fd. */
-int agent_server_new(sd_event *event, int listen_fd, uid_t self_uid, AgentServer **ret);
+/* Takes ownership of listen_fd. loop (not owned, may be NULL) answers status, the unit actions and
+ * reapply. */
+int agent_server_new(sd_event *event, int listen_fd, uid_t self_uid, AgentLoop *loop, AgentServer **ret);
 AgentServer *agent_server_free(AgentServer *s);
-
-/* Opens (or reuses) the connection to the user manager; NULL if there is none. */
-sd_bus *agent_server_user_bus(AgentServer *s);
 
 /* Binds a SOCK_SEQPACKET listening socket at path (mode 0666: access is checked per peer);
  * creates the parent directory with mode 0711 if missing; replaces a stale socket. */

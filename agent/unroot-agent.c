@@ -11,11 +11,19 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "agent-loop.h"
 #include "agent-server.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
+#include "quadlet.h"
 
 static const char *arg_socket = NULL;
+static const char *arg_podman_version = NULL;
+static const char *arg_root = NULL;
+static const char *arg_manager_address = NULL;
+static uint64_t arg_debounce_usec = 0;
+static bool arg_watch = true;
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -25,16 +33,31 @@ static void help(void) {
                "     --version        Show package version\n"
                "     --socket PATH    Listen on PATH instead of a socket passed by systemd\n"
                "                      (default when started by hand: $HOME/.unroot/agent.sock)\n"
+               "     --podman-version X.Y\n"
+               "                      Translate for this podman version instead of asking\n"
+               "                      'podman --version'\n"
+               "     --debounce-ms MS Quiet time after a source change before applying\n"
+               "                      (default 200)\n"
+               "     --no-watch       Do not watch the Quadlet directories (apply at start\n"
+               "                      and on request only)\n"
+               "     --root DIR       Look for sources and write units below DIR (tests)\n"
+               "     --manager-address ADDRESS\n"
+               "                      D-Bus address of the user manager (tests)\n"
                "  -v --verbose        Log debug messages\n",
                program_invocation_short_name);
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_SOCKET };
+        enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_PODMAN_VERSION, ARG_DEBOUNCE, ARG_NO_WATCH, ARG_ROOT, ARG_MANAGER };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "socket", required_argument, NULL, ARG_SOCKET },
+                { "podman-version", required_argument, NULL, ARG_PODMAN_VERSION },
+                { "debounce-ms", required_argument, NULL, ARG_DEBOUNCE },
+                { "no-watch", no_argument, NULL, ARG_NO_WATCH },
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "manager-address", required_argument, NULL, ARG_MANAGER },
                 { "verbose", no_argument, NULL, 'v' },
                 {}
         };
@@ -53,6 +76,35 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(SYNTHETIC_ERRNO(-EINVAL),
                                                        "--socket: '%s' is not an absolute path", optarg);
                         arg_socket = optarg;
+                        break;
+                case ARG_PODMAN_VERSION: {
+                        unsigned v;
+                        if (quadlet_parse_podman_version(optarg, &v) < 0 || v < QUADLET_PODMAN_VERSION_MIN)
+                                return log_error_errno(SYNTHETIC_ERRNO(-EINVAL),
+                                                       "--podman-version: '%s' is not a podman version of 4.3 or later",
+                                                       optarg);
+                        arg_podman_version = optarg;
+                        break;
+                }
+                case ARG_DEBOUNCE: {
+                        uint32_t ms;
+                        if (safe_atou32(optarg, &ms) < 0 || ms == 0 || ms > 60000)
+                                return log_error_errno(SYNTHETIC_ERRNO(-EINVAL),
+                                                       "--debounce-ms: '%s' is not a number from 1 to 60000", optarg);
+                        arg_debounce_usec = (uint64_t) ms * 1000ULL;
+                        break;
+                }
+                case ARG_NO_WATCH:
+                        arg_watch = false;
+                        break;
+                case ARG_ROOT:
+                        if (optarg[0] != '/')
+                                return log_error_errno(SYNTHETIC_ERRNO(-EINVAL),
+                                                       "--root: '%s' is not an absolute path", optarg);
+                        arg_root = optarg;
+                        break;
+                case ARG_MANAGER:
+                        arg_manager_address = optarg;
                         break;
                 case 'v':
                         log_set_max_level(LOG_DEBUG);
@@ -101,9 +153,40 @@ static int get_listen_fd(int *ret_fd) {
         return 0;
 }
 
+/* The podman version units are translated for: the option, else `podman --version` once. */
+static int podman_version(unsigned *ret, char **ret_text) {
+        char *v = NULL;
+        int r;
+
+        if (arg_podman_version) {
+                (void) quadlet_parse_podman_version(arg_podman_version, ret);
+                v = strdup_printf("%s (--podman-version)", arg_podman_version);
+                if (!v)
+                        return -ENOMEM;
+                *ret_text = v;
+                return 0;
+        }
+        r = podman_version_probe("podman", ret, &v);
+        if (r >= 0) {
+                *ret_text = strdup_printf("%s (podman --version)", v);
+                free(v);
+                return *ret_text ? 0 : -ENOMEM;
+        }
+        log_warning_errno(r, "'podman --version' failed, translating for podman %u.%u: %m",
+                          QUADLET_PODMAN_VERSION_DEFAULT / 100, QUADLET_PODMAN_VERSION_DEFAULT % 100);
+        *ret = QUADLET_PODMAN_VERSION_DEFAULT;
+        *ret_text = strdup_printf("%u.%u (default: podman --version failed: %s)", QUADLET_PODMAN_VERSION_DEFAULT / 100,
+                                  QUADLET_PODMAN_VERSION_DEFAULT % 100, strerror(-r));
+        return *ret_text ? 0 : -ENOMEM;
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_free_ char *pv_text = NULL;
         AgentServer *server = NULL;
+        AgentLoop *loop = NULL;
+        const char *home;
+        unsigned pv = 0;
         sigset_t ss;
         int fd = -EBADF, r;
 
@@ -132,19 +215,46 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Cannot watch signals: %m");
         (void) signal(SIGPIPE, SIG_IGN);
 
-        r = agent_server_new(event, fd, getuid(), &server);
-        if (r < 0)
-                return log_error_errno(r, "Cannot set up the server: %m");
+        home = getenv("HOME");
+        if (home && home[0] == '/') {
+                r = podman_version(&pv, &pv_text);
+                if (r < 0)
+                        return log_oom();
+                AgentLoopOptions o = {
+                        .root = arg_root,
+                        .uid = getuid(),
+                        .home = home,
+                        .xdg_config_home = getenv("XDG_CONFIG_HOME"),
+                        .xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
+                        .podman_version = pv,
+                        .podman_version_text = pv_text,
+                        .debounce_usec = arg_debounce_usec,
+                        .watch = arg_watch,
+                        .manager_address = arg_manager_address,
+                };
+                r = agent_loop_new(event, &o, &loop);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up the apply loop: %m");
+        } else
+                log_warning("$HOME is not set: no Quadlet sources, answering status only.");
 
-        /* Opened once now so the first status is quick; reopened on demand if it goes away. */
-        (void) agent_server_user_bus(server);
+        r = agent_server_new(event, fd, getuid(), loop, &server);
+        if (r < 0) {
+                agent_loop_free(loop);
+                return log_error_errno(r, "Cannot set up the server: %m");
+        }
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=Answering requests (unroot %s).", PACKAGE_VERSION);
         log_info("unroot-agent %s ready for uid %u.", PACKAGE_VERSION, (unsigned) getuid());
+        if (loop) {
+                log_info("Translating for podman %s; units in '%s'.", pv_text, agent_loop_unitdir(loop));
+                (void) agent_loop_apply(loop, NULL, NULL);
+        }
 
         r = sd_event_loop(event);
         (void) sd_notify(false, "STOPPING=1");
         agent_server_free(server);
+        agent_loop_free(loop);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;

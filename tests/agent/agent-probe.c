@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Sends one hand-made datagram to an agent socket and prints the reply's status and message, for
  * the host tests:  agent-probe SOCKET status|garbage|wrong-version|no-op|unknown-field|oversized|silent
+ *        agent-probe SOCKET reapply | start|stop|restart UNIT | bad-action UNIT
  * (also: agent-probe PATH notify-wait: print the first sd_notify() datagram sent to PATH;
  *        agent-probe PATH stream: connect a stream socket and exit)
  * Prints "status=N field=F message=M", or "closed" if the agent closed without a reply. */
@@ -14,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agent-request.h"
 #include "agent.pb-c.h"
 #include "framing.h"
 
@@ -25,7 +27,7 @@ int main(int argc, char *argv[]) {
         const char *what;
         int fd, r;
 
-        if (argc != 3 || strlen(argv[1]) >= sizeof sa.sun_path) {
+        if (argc < 3 || argc > 4 || strlen(argv[1]) >= sizeof sa.sun_path) {
                 fprintf(stderr, "usage: agent-probe SOCKET KIND\n");
                 return 2;
         }
@@ -87,6 +89,29 @@ int main(int argc, char *argv[]) {
         } else if (strcmp(what, "oversized") == 0) {
                 out_len = FRAME_REQUEST_MAX + 100;
                 out = calloc(1, out_len);
+        } else if (strcmp(what, "reapply") == 0) {
+                if (agent_request_pack(AGENT_OP_REAPPLY, NULL, &out, &out_len) < 0)
+                        return 1;
+        } else if (argc == 4 && (strcmp(what, "start") == 0 || strcmp(what, "stop") == 0 ||
+                                 strcmp(what, "restart") == 0)) {
+                AgentOp op = strcmp(what, "start") == 0 ? AGENT_OP_START :
+                             strcmp(what, "stop") == 0 ? AGENT_OP_STOP : AGENT_OP_RESTART;
+                if (agent_request_pack(op, argv[3], &out, &out_len) < 0)
+                        return 1;
+        } else if (argc == 4 && strcmp(what, "bad-action") == 0) {
+                /* A unit action with an action number the schema does not have. */
+                Unroot__Agent__UnitActionRequest ua = UNROOT__AGENT__UNIT_ACTION_REQUEST__INIT;
+                Unroot__Agent__AgentRequest req = UNROOT__AGENT__AGENT_REQUEST__INIT;
+                ua.unit = argv[3];
+                ua.action = 7;
+                req.version = 1;
+                req.op_case = UNROOT__AGENT__AGENT_REQUEST__OP_UNIT_ACTION;
+                req.unit_action = &ua;
+                out_len = unroot__agent__agent_request__get_packed_size(&req);
+                out = malloc(out_len);
+                if (!out)
+                        return 1;
+                unroot__agent__agent_request__pack(&req, out);
         } else if (strcmp(what, "silent") != 0) {
                 fprintf(stderr, "agent-probe: unknown kind '%s'\n", what);
                 return 2;
@@ -121,6 +146,34 @@ int main(int argc, char *argv[]) {
                         printf(" subuid=%u:%u", st->subuid[i]->start, st->subuid[i]->count);
                 for (size_t i = 0; i < st->n_subgid; i++)
                         printf(" subgid=%u:%u", st->subgid[i]->start, st->subgid[i]->count);
+                if (st->podman_version)
+                        printf("\npodman_version=%s pod_shape=%s pod_shape_reason=%s last_apply=%s",
+                               st->podman_version, st->pod_shape ? st->pod_shape : "",
+                               st->pod_shape_reason ? st->pod_shape_reason : "",
+                               st->last_apply_usec > 0 ? "yes" : "no");
+                for (size_t i = 0; i < st->n_units; i++) {
+                        const Unroot__Agent__UnitStatus *u = st->units[i];
+                        printf("\nunit=%s active=%s sub=%s pid=%u restarts=%u health=%s source=%s "
+                               "translation_error=%s apply_error=%s",
+                               u->name, u->active_state, u->sub_state, u->main_pid, u->n_restarts,
+                               u->health ? u->health : "", u->source ? u->source : "",
+                               u->translation_error ? u->translation_error : "",
+                               u->apply_error ? u->apply_error : "");
+                }
+                for (size_t i = 0; i < st->n_errors; i++)
+                        printf("\nerror=%s", st->errors[i]);
+        } else if (reply->result_case == UNROOT__AGENT__AGENT_REPLY__RESULT_UNIT_ACTION_REPLY)
+                printf(" unit=%s result=%s", reply->unit_action_reply->unit, reply->unit_action_reply->result);
+        else if (reply->result_case == UNROOT__AGENT__AGENT_REPLY__RESULT_REAPPLY_REPLY) {
+                const Unroot__Agent__ReapplyReply *ra = reply->reapply_reply;
+                for (size_t i = 0; i < ra->n_started; i++)
+                        printf(" started=%s", ra->started[i]);
+                for (size_t i = 0; i < ra->n_restarted; i++)
+                        printf(" restarted=%s", ra->restarted[i]);
+                for (size_t i = 0; i < ra->n_stopped; i++)
+                        printf(" stopped=%s", ra->stopped[i]);
+                for (size_t i = 0; i < ra->n_errors; i++)
+                        printf(" error=%s", ra->errors[i]);
         }
         printf("\n");
         unroot__agent__agent_reply__free_unpacked(reply, NULL);

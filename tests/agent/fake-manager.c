@@ -8,7 +8,12 @@
  *   fake-manager --bus UNIT ACTIVE_STATE JOB_ID [DELAY_MS NEW_STATE]
  *       takes the name org.freedesktop.systemd1 on the system bus ($DBUS_SYSTEM_BUS_ADDRESS, a
  *       private dbus-daemon) with UNIT in ACTIVE_STATE and Job JOB_ID (0: none); after DELAY_MS
- *       the unit turns NEW_STATE with no job and PropertiesChanged goes to subscribers. */
+ *       the unit turns NEW_STATE with no job and PropertiesChanged goes to subscribers.
+ *
+ * With $FAKE_MANAGER_LOG set, the socket form accepts any unit for jobs and LoadUnit, finishes
+ * every job "done" (or $FAKE_MANAGER_JOB_RESULT), and appends each Reload and job to that file
+ * ("Reload", "StartUnit web.service"): each connection runs in its own child, so the file is what
+ * the tests read. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,6 +118,11 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
         fake.system_state = argv[2];
+        fake.log_path = getenv("FAKE_MANAGER_LOG");
+        if (fake.log_path) {
+                fake.auto_units = true;
+                fake.job_result = getenv("FAKE_MANAGER_JOB_RESULT") ?: "done";
+        }
         if (argc > 3 && !fake_systemd1_add_unit(&fake, argv[3], argc > 4 ? argv[4] : "inactive"))
                 return 2;
         /* Bound under a temporary name and renamed once listening: when SOCKET appears, it accepts. */

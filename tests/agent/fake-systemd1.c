@@ -32,6 +32,15 @@ FakeUnit *fake_systemd1_add_unit(FakeSystemd1 *f, const char *name, const char *
         return u;
 }
 
+static void log_call(FakeSystemd1 *f, const char *method, const char *unit) {
+        FILE *l;
+
+        if (!f->log_path || !(l = fopen(f->log_path, "ae")))
+                return;
+        fprintf(l, "%s%s%s\n", method, unit ? " " : "", unit ? unit : "");
+        fclose(l);
+}
+
 static int no_such_unit(sd_bus_error *error, const char *name) {
         return sd_bus_error_setf(error, "org.freedesktop.systemd1.NoSuchUnit", "Unit %s not loaded.", name);
 }
@@ -57,6 +66,8 @@ static int method_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         u = find_unit(f, name);
+        if (!u && f->auto_units && strcmp(sd_bus_message_get_member(m), "LoadUnit") == 0)
+                u = fake_systemd1_add_unit(f, name, "inactive");
         if (!u || (u->unloaded && strcmp(sd_bus_message_get_member(m), "GetUnit") == 0))
                 return no_such_unit(error, name);
         u->unloaded = false;
@@ -77,7 +88,10 @@ static int method_job(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 return r;
         snprintf(f->last_method, sizeof f->last_method, "%s", method);
         snprintf(f->last_mode, sizeof f->last_mode, "%s", mode);
+        log_call(f, method, name);
         u = find_unit(f, name);
+        if (!u && f->auto_units)
+                u = fake_systemd1_add_unit(f, name, "inactive");
         if (!u)
                 return no_such_unit(error, name);
         f->last_job++;
@@ -109,6 +123,7 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if (f->silent)
                 return 1;
         f->n_reload++;
+        log_call(f, "Reload", NULL);
         return sd_bus_reply_method_return(m, NULL);
 }
 

@@ -13,7 +13,7 @@
 
 #include <systemd/sd-bus.h>
 
-#define FAKE_UNITS_MAX 8
+#define FAKE_UNITS_MAX 32
 
 typedef struct FakeUnit {
         char name[64];
@@ -31,6 +31,8 @@ typedef struct FakeSystemd1 {
         unsigned n_units;
         const char *job_result;         /* JobRemoved's result for every job; NULL: jobs never finish */
         bool silent;                    /* never answer a Manager method, like a stuck manager */
+        bool auto_units;                /* Start/Stop/Restart/LoadUnit of an unknown unit adds it */
+        const char *log_path;           /* if set, every Reload and job is appended as "Method unit\n" */
         unsigned n_subscribe, n_reload;
         uint32_t last_job;
         char last_method[32], last_mode[16];

@@ -159,7 +159,7 @@ static void test_reply_roundtrip(void **state) {
         AgentStatusResult res = {};
 
         assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-        assert_int_equal(agent_reply_status(sv[0], "ignored", 1, &a, "running", NULL), 0);
+        assert_int_equal(agent_reply_status(sv[0], "ignored", 1, &a, "running", NULL, NULL), 0);
         assert_int_equal(frame_recv(sv[1], FRAME_REPLY_MAX, 1000, &buf, &len), 0);
         assert_int_equal(agent_reply_parse(buf, len, &res), 0);
         assert_int_equal(res.state, AGENT_STATE_ANSWERING);

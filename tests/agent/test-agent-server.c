@@ -38,7 +38,7 @@ static int setup(void **state) {
         snprintf(f->path, sizeof f->path, "%s/.unroot/agent.sock", f->dir);
         assert_int_equal(agent_listen_path(f->path, &fd), 0);
         assert_int_equal(sd_event_new(&f->event), 0);
-        assert_int_equal(agent_server_new(f->event, fd, getuid(), &f->server), 0);
+        assert_int_equal(agent_server_new(f->event, fd, getuid(), NULL, &f->server), 0);
         *state = f;
         return 0;
 }

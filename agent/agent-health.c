@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent-health.h"
+#include "macro.h"
+#include "strv.h"
+
+/* Health logs hold the last few check outputs; a bounded read is plenty for the status, which
+ * comes first. */
+#define HEALTH_READ_MAX (64U * 1024U)
+
+int health_parse_log(const char *json, char **ret) {
+        const char *p = strstr(json, "\"Status\"");
+        size_t n;
+
+        if (!p)
+                return -ENODATA;
+        p += strlen("\"Status\"");
+        p += strspn(p, " \t\r\n");
+        if (*p != ':')
+                return -ENODATA;
+        p++;
+        p += strspn(p, " \t\r\n");
+        if (*p != '"')
+                return -ENODATA;
+        p++;
+        n = strcspn(p, "\"\\");
+        if (p[n] != '"' || n == 0 || n > 32)
+                return -ENODATA;
+        *ret = strndup(p, n);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int read_small(const char *path, size_t max, char **ret) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        _cleanup_free_ char *buf = NULL;
+        size_t off = 0;
+
+        if (fd < 0)
+                return -errno;
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (off < max) {
+                ssize_t k = read(fd, buf + off, max - off);
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                off += (size_t) k;
+        }
+        buf[off] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int container_health(const char *root, const char *runtime_dir, const char *home, const char *unit, char **ret) {
+        const char *pre = !root || !root[0] || streq(root, "/") ? "" : root;
+        _cleanup_free_ char *cidfile = NULL, *cid = NULL;
+        size_t n = strlen(unit);
+        int r;
+
+        if (!runtime_dir || n <= 8 || !streq(unit + n - 8, ".service"))
+                return -ENOENT;
+        cidfile = strdup_printf("%s%s/%.*s.cid", pre, runtime_dir, (int) (n - 8), unit);
+        if (!cidfile)
+                return -ENOMEM;
+        r = read_small(cidfile, 128, &cid);
+        if (r < 0)
+                return r;
+        cid[strcspn(cid, " \t\r\n")] = 0;
+        if (strlen(cid) != 64 || strspn(cid, "0123456789abcdef") != 64)
+                return -ENOENT;
+
+        /* Run directory of rootless overlay storage first (podman 4.3: next to userdata), then
+         * inside it, then the persistent storage. */
+        for (unsigned i = 0; i < 3; i++) {
+                _cleanup_free_ char *path = NULL, *json = NULL;
+                if (i == 0)
+                        path = strdup_printf("%s%s/containers/overlay-containers/%s/healthcheck.log", pre,
+                                             runtime_dir, cid);
+                else if (i == 1)
+                        path = strdup_printf("%s%s/containers/overlay-containers/%s/userdata/healthcheck.log",
+                                             pre, runtime_dir, cid);
+                else if (home)
+                        path = strdup_printf("%s%s/.local/share/containers/storage/overlay-containers/%s/userdata/"
+                                             "healthcheck.log", pre, home, cid);
+                else
+                        break;
+                if (!path)
+                        return -ENOMEM;
+                if (read_small(path, HEALTH_READ_MAX, &json) < 0)
+                        continue;
+                r = health_parse_log(json, ret);
+                if (r != -ENODATA)
+                        return r;
+        }
+        return -ENOENT;
+}
