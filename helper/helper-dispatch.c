@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "framing.h"
@@ -75,6 +76,17 @@ static const char *result_word(Unroot__Helper__Status s) {
         }
 }
 
+/* One request per connection. Whatever else the caller sent is never read, but closing a socket
+ * with unread data makes the kernel reset the connection and the reply is lost (a client that sent a
+ * second request while the first was being authorized got ECONNRESET, not its answer: found by
+ * tests/hardening/toctou.sh). So: no more input, then discard what is queued, undecoded. */
+static void discard_unread(int fd) {
+        (void) shutdown(fd, SHUT_RD);
+        for (unsigned i = 0; i < 64; i++)
+                if (recv(fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC) <= 0)
+                        break;
+}
+
 static int send_reply(int fd, const Peer *peer, const char *action, const char *target, int r,
                       const ErrorInfo *e, const HelperRequest *req, OpResult *res) {
         /* res is only passed once the operation ran. */
@@ -122,6 +134,7 @@ static int send_reply(int fd, const Peer *peer, const char *action, const char *
         audit_log(peer, action ?: "none", target ?: "", result_word(reply.status), r < 0 ? reply.message : NULL);
 
         k = frame_send_message(fd, &reply.base, FRAME_REPLY_MAX);
+        discard_unread(fd);
         if (k < 0)
                 return log_warning_errno(k, "Failed to send reply, ignoring: %m");
         return 0;
@@ -142,7 +155,18 @@ int helper_handle_connection(const HelperContext *ctx, const Authorizer *auth, i
         if (r < 0) {
                 Peer unknown = PEER_NULL;
                 _cleanup_free_ uint8_t *ignored = NULL;
+                struct ucred cred;
+                socklen_t cl = sizeof cred;
                 size_t n;
+
+                /* Audit what the kernel says even when it identifies nobody (uid 65534 or above
+                 * INT32_MAX); left at 0 this read as a refused root. */
+                unknown.uid = unknown.gid = (uid_t) -1;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) >= 0 && cl == sizeof cred) {
+                        unknown.pid = cred.pid;
+                        unknown.uid = cred.uid;
+                        unknown.gid = cred.gid;
+                }
 
                 /* Take the request off the socket (never decoded) before answering: closing with
                  * unread data makes the kernel reset the connection, and the caller would see

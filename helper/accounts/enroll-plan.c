@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,13 +132,26 @@ static int line_edit_member(EtcFile *f, size_t idx, const char *name, bool add) 
         return r < 0 ? r : 1;
 }
 
+/* Never handed out, whatever login.defs allows: 0; 65534 (nobody, and what an unmapped id looks
+ * like from another user namespace); 65535 and 4294967295 ((uid_t) -1 in 16 and 32 bits: "no
+ * change" to chown); and everything above INT32_MAX, which polkit cannot represent and the helper
+ * refuses as a peer (so such an account could not use unroot). A window ending at 65535 or 2^32-1
+ * handed out 65534 or 4294967295 (found by tests/hardening/uid-edges.sh). */
+static bool id_is_allocatable(uint32_t id) {
+        return id > 0 && id <= INT32_MAX && id != 65534 && id != 65535;
+}
+
 static bool uid_free(const AccountsDb *db, const AccountsHooks *hooks, uint32_t uid) {
+        if (!id_is_allocatable(uid))
+                return false;
         if (etc_file_id_taken(&db->files[ETC_PASSWD], uid))
                 return false;
         return !(hooks && hooks->uid_taken && hooks->uid_taken(uid, hooks->userdata));
 }
 
 static bool gid_free(const AccountsDb *db, const AccountsHooks *hooks, uint32_t gid) {
+        if (!id_is_allocatable(gid))
+                return false;
         if (etc_file_id_taken(&db->files[ETC_GROUP], gid))
                 return false;
         return !(hooks && hooks->gid_taken && hooks->gid_taken(gid, hooks->userdata));
@@ -146,7 +160,7 @@ static bool gid_free(const AccountsDb *db, const AccountsHooks *hooks, uint32_t 
 static int alloc_gid(const AccountsDb *db, const AccountsHooks *hooks, uint32_t *ret, ErrorInfo *e) {
         /* Top-down like find_new_gid() and sysusers, so service groups stay away from the ids that
          * packages' maintainer scripts pick bottom-up. */
-        for (uint32_t g = db->defs.sys_gid_max; g >= db->defs.sys_gid_min && g > 0; g--)
+        for (uint32_t g = MIN(db->defs.sys_gid_max, (uint32_t) INT32_MAX); g >= db->defs.sys_gid_min && g > 0; g--)
                 if (gid_free(db, hooks, g)) {
                         *ret = g;
                         return 0;
@@ -156,7 +170,7 @@ static int alloc_gid(const AccountsDb *db, const AccountsHooks *hooks, uint32_t 
 }
 
 static int alloc_uid(const AccountsDb *db, const AccountsHooks *hooks, uint32_t *ret, ErrorInfo *e) {
-        for (uint32_t u = db->defs.sys_uid_max; u >= db->defs.sys_uid_min && u > 0; u--)
+        for (uint32_t u = MIN(db->defs.sys_uid_max, (uint32_t) INT32_MAX); u >= db->defs.sys_uid_min && u > 0; u--)
                 if (uid_free(db, hooks, u)) {
                         *ret = u;
                         return 0;
@@ -452,7 +466,8 @@ int enroll_plan(AccountsDb *db, const char *name, uint32_t subid_count, const ch
                 }
         } else {
                 const LoginDefs *d = &db->defs;
-                uint32_t hi = MIN(d->sys_uid_max, d->sys_gid_max), lo = MAX(d->sys_uid_min, d->sys_gid_min);
+                uint32_t hi = MIN(MIN(d->sys_uid_max, d->sys_gid_max), (uint32_t) INT32_MAX),
+                         lo = MAX(d->sys_uid_min, d->sys_gid_min);
                 bool found = false;
 
                 for (uint32_t id = hi; id >= lo && id > 0; id--)

@@ -463,6 +463,29 @@ static void test_refusals_change_nothing(void **state) {
         assert_string_equal(e.field, "group");
 }
 
+/* Ids never handed out, whatever login.defs allows: 65534/65535, and above INT32_MAX (4294967294,
+ * 4294967295 and every id polkit cannot represent). unroot-accounts takes the top free gid first. */
+static void test_id_edges(void **state) {
+        const char *root = *state;
+        AccountInfo info = {};
+        ErrorInfo e = {};
+
+        test_write_str(root, "login.defs", "SYS_UID_MIN 65530\nSYS_UID_MAX 65535\nSYS_GID_MIN 65530\nSYS_GID_MAX 65535\n");
+        assert_int_equal(accounts_enroll(root, "container-a", 65536, NULL, NULL, &info, NULL, &e), 1);
+        assert_int_equal(info.uid, 65532);
+        assert_int_equal(info.gid, 65532);
+        account_info_done(&info);
+        test_write_str(root, "login.defs", "SYS_UID_MIN 2147483640\nSYS_UID_MAX 4294967295\nSYS_GID_MIN 2147483640\nSYS_GID_MAX 4294967295\n");
+        assert_int_equal(accounts_enroll(root, "container-b", 65536, NULL, NULL, &info, NULL, &e), 1);
+        assert_int_equal(info.uid, 2147483647);
+        assert_int_equal(info.gid, 2147483647);
+        account_info_done(&info);
+        test_write_str(root, "login.defs", "SYS_UID_MIN 2147483648\nSYS_UID_MAX 4294967295\nSYS_GID_MIN 2147483648\nSYS_GID_MAX 4294967295\n");
+        expect_refused(root, "container-c", -ENOSPC, "gid", "No free system gid");
+        test_write_str(root, "login.defs", "SYS_UID_MIN 65534\nSYS_UID_MAX 65535\nSYS_GID_MIN 100\nSYS_GID_MAX 999\n");
+        expect_refused(root, "container-c", -ENOSPC, "uid", "No free system uid");
+}
+
 static void test_malformed_marker(void **state) {
         const char *root = *state;
         char *g = test_read_file(root, "group", NULL), *ng;
@@ -786,6 +809,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_malformed_marker, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_id_edges, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lookup_remove, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_partial_lookup, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),

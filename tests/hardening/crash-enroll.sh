@@ -119,8 +119,9 @@ done
 echo "kill points tested: $killpoints (temp files left right after a kill: $leftovers times)"
 case $MODE in enroll|purge) finish; exit;; esac
 
-# errors instead of kills: an error reply, /etc byte-identical, no temp file
-err_case() { # err_case DESC SPEC
+# errors instead of kills: an error reply, the six files byte-identical, no temp or lock file
+leftovers_in_etc() { ls -A "$R/etc" | grep -vx '.pwd.lock' | grep -E "^$TEMP_RE|\.(lock|[0-9]+)\$"; }
+err_case() { # err_case DESC SPEC MESSAGE_RE
         restore "$T/s0"
         echo "$2" > "$T/inject"
         req enroll --no-wait "$NAME"; rc=$?
@@ -128,31 +129,41 @@ err_case() { # err_case DESC SPEC
         [ $rc != 0 ] && pass "$1: error reply (rc $rc)" || fail "$1: the helper reported success"
         grep -q "$3" "$T/out" && pass "$1: message names it" || fail "$1: message: $(cat "$T/out")"
         for f in $ACCOUNT_FILES; do cmp -s "$R/etc/$f" "$T/f0/$f" || fail "$1: /etc/$f changed"; done
-        ls -A "$R/etc" | grep -q "^$TEMP_RE" && fail "$1: temp file left: $(ls -A "$R/etc")" || pass "$1: no temp file left"
+        [ -z "$(leftovers_in_etc)" ] && pass "$1: no temp or lock file left" || fail "$1: left: $(leftovers_in_etc)"
         sed 's/^/    | /' "$T/out" | head -3
+        req enroll --no-wait "$NAME" && pass "$1: the same request succeeds without the fault" || fail "$1: re-run: $(cat "$T/out")"
 }
 QUIET_PASS=
 err_case "fsync → EIO" "fsync:error=EIO" "fsync"
+# rename → EXDEV (as for a bind-mounted file): on the first rename (a backup), and on the first
+# rename of a primary file (the 7th: six backups come first). Either way the six files are intact.
+err_case "rename → EXDEV (every rename)" "rename,renameat,renameat2:error=EXDEV" "Invalid cross-device link"
+err_case "rename → EXDEV (from the first primary file on)" "rename,renameat,renameat2:error=EXDEV:when=7+" "Invalid cross-device link"
 # write → ENOSPC by strace is not used: strace counts writes per thread and the helper's D-Bus
 # traffic to polkit shares the main thread's count with a varying number of writes, so "every write
 # from the first file write on" could not be aimed reliably (it hit polkit instead, 25 s each).
-# The real full file system below gives the same ENOSPC from write(2).
+# A real full file system gives the same ENOSPC from write(2).
 
-# a real full file system: /etc on a tiny tmpfs with no room for a temp file
-restore "$T/s0"
-mkdir -p "$T/etc-copy"; cp -a "$R/etc/." "$T/etc-copy/"
-if mount -t tmpfs -o size=512k,mode=755 tmpfs "$R/etc"; then
+# /etc on a tiny tmpfs: completely full (the lock cannot even be taken), and with room for shadow's
+# six lock files (a page each) but not for the new account files (the write of a temp file fails)
+tmpfs_case() { # tmpfs_case DESC BYTES_LEFT MESSAGE_RE
+        restore "$T/s0"
+        rm -rf "$T/etc-copy"; mkdir -p "$T/etc-copy"; cp -a "$R/etc/." "$T/etc-copy/"
+        mount -t tmpfs -o size=512k,mode=755 tmpfs "$R/etc" || { echo "SKIP (part): cannot mount a tmpfs"; return; }
         cp -a "$T/etc-copy/." "$R/etc/"
-        dd if=/dev/zero of="$R/etc/filler" bs=1k count=1024 2>/dev/null
+        local avail
+        avail=$(df -B1 --output=avail "$R/etc" | tail -1)
+        [ "$avail" -gt "$2" ] && head -c $((avail - $2)) /dev/zero > "$R/etc/filler" 2>/dev/null
         req enroll --no-wait "$NAME"; rc=$?
         rm -f "$R/etc/filler"
-        [ $rc != 0 ] && pass "full tmpfs /etc: error reply (rc $rc)" || fail "full tmpfs /etc: success reported"
+        [ $rc != 0 ] && pass "$1: error reply (rc $rc)" || fail "$1: success reported"
+        grep -q "$3" "$T/out" && pass "$1: the message says where" || fail "$1: message: $(cat "$T/out")"
         sed 's/^/    | /' "$T/out" | head -3
-        for f in $ACCOUNT_FILES; do cmp -s "$R/etc/$f" "$T/f0/$f" || fail "full tmpfs: /etc/$f changed"; done
-        ls -A "$R/etc" | grep -q "^$TEMP_RE" && fail "full tmpfs: temp file left" || pass "full tmpfs: no temp file left, files intact"
-        req enroll --no-wait "$NAME" && pass "full tmpfs: enroll succeeds once there is room" || fail "after freeing space: $(cat "$T/out")"
+        for f in $ACCOUNT_FILES; do cmp -s "$R/etc/$f" "$T/f0/$f" || fail "$1: /etc/$f changed"; done
+        [ -z "$(leftovers_in_etc)" ] && pass "$1: no temp or lock file left, files intact" || fail "$1: left: $(leftovers_in_etc)"
+        req enroll --no-wait "$NAME" && pass "$1: enroll succeeds once there is room" || fail "$1: after freeing space: $(cat "$T/out")"
         umount "$R/etc"
-else
-        echo "SKIP (part): cannot mount a tmpfs"
-fi
+}
+tmpfs_case "full tmpfs /etc" 0 "No space left on device"
+tmpfs_case "tmpfs /etc with room only for the locks" $((7 * 4096)) "Cannot write the new /etc/.*No space left on device"
 finish

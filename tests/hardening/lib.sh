@@ -35,6 +35,19 @@ HELPER=$BUILD/helper/unroot-helper
 R=$T/root
 SOCK=$T/helper.sock
 
+add_host_users() { # add_host_users NAME:UID...: users (and same-named groups) visible to NSS in this
+        # mount namespace only (polkitd's subject.user, setpriv), over bind-mounted copies; call before
+        # start_bus_and_polkit
+        local u
+        cp /etc/passwd "$T/host-passwd"; cp /etc/group "$T/host-group"
+        for u in "$@"; do
+                echo "${u%%:*}:x:${u#*:}:${u#*:}::/nonexistent:/usr/sbin/nologin" >> "$T/host-passwd"
+                echo "${u%%:*}:x:${u#*:}:" >> "$T/host-group"
+        done
+        mount --bind "$T/host-passwd" /etc/passwd
+        mount --bind "$T/host-group" /etc/group
+}
+
 start_bus_and_polkit() {
         mkdir -p "$T/actions" "$T/rules" /usr/share/polkit-1/actions /etc/polkit-1/rules.d
         cp "$SRC/policy/org.unroot.helper.policy" "$T/actions/"
