@@ -266,7 +266,9 @@ static int parse_file(const char *path, UnitFile **ret, char **ret_error) {
 
 static int load_units(const Ctx *c, const Strv *dirs, Strv *listings, QuadletSources *s, Strv *seen) {
         for (size_t d = 0; d < dirs->n; d++) {
-                if (read_dir_sorted(dirs->v[d], &listings[d]) < 0)
+                _cleanup_strv_ Strv maybe_dirs = {};
+
+                if (read_dir_sorted_full(dirs->v[d], &listings[d], &maybe_dirs) < 0)
                         continue;
                 const Strv names = listings[d]; /* borrowed */
                 for (size_t i = 0; i < names.n; i++) {
@@ -274,14 +276,19 @@ static int load_units(const Ctx *c, const Strv *dirs, Strv *listings, QuadletSou
                         UnitFile *f = NULL, **nv;
                         struct stat st;
 
-                        if (quadlet_unit_type_from_filename(names.v[i]) < 0 || strv_has(seen, names.v[i]))
+                        /* names are unique within a directory: only later ones can repeat a name */
+                        if (quadlet_unit_type_from_filename(names.v[i]) < 0 || (d > 0 && strv_has(seen, names.v[i])))
                                 continue;
                         path = strdup_printf("%s/%s", dirs->v[d], names.v[i]);
                         if (!path)
                                 return -ENOMEM;
-                        if (stat(path, &st) < 0 || S_ISDIR(st.st_mode))
+                        /* Directories are skipped; only names whose d_type may be one cost a stat(). */
+                        if (maybe_dirs.n > 0 &&
+                            bsearch(&names.v[i], maybe_dirs.v, maybe_dirs.n, sizeof(char *), name_cmp) &&
+                            (stat(path, &st) < 0 || S_ISDIR(st.st_mode)))
                                 continue;
-                        ctx_log(c, true, strdup_printf("Loading source unit file %s", path));
+                        if (c->o->debug)
+                                ctx_log(c, true, strdup_printf("Loading source unit file %s", path));
                         if (parse_file(path, &f, &err) < 0) {
                                 ctx_error(c, "error loading \"%s\", %s", path, strempty(err));
                                 strv_add(&s->failed, names.v[i]);
@@ -341,7 +348,8 @@ static int load_dropins(const Ctx *c, UnitFile *unit, const Strv *dirs, const St
                 {
                         _cleanup_unit_file_ UnitFile *d = NULL;
                         _cleanup_free_ char *err = NULL;
-                        ctx_log(c, true, strdup_printf("Loading source drop-in file %s", paths.v[best]));
+                        if (c->o->debug)
+                                ctx_log(c, true, strdup_printf("Loading source drop-in file %s", paths.v[best]));
                         if (parse_file(paths.v[best], &d, &err) < 0) {
                                 ctx_error(c, "error loading \"%s\", %s", paths.v[best], strempty(err));
                         } else if (unit_file_merge(unit, d) < 0)

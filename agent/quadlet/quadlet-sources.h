@@ -21,8 +21,10 @@ typedef struct QuadletSourcesOptions {
         const char *xdg_runtime_dir; /* user mode: $XDG_RUNTIME_DIR, may be NULL */
         const char *xdg_config_home; /* user mode: $XDG_CONFIG_HOME, may be NULL */
         const char *home;            /* user mode: $HOME, used when xdg_config_home is unset */
-        /* Optional: debug (verbose-only) and info messages, without trailing newline. */
+        /* Optional: info messages, and debug messages too if debug is set; without trailing
+         * newline. (Debug lines are one per file: not formatting them unasked saves time.) */
         void (*log)(void *userdata, bool debug, const char *message);
+        bool debug;
         void *userdata;
 } QuadletSourcesOptions;
 

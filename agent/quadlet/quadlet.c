@@ -100,7 +100,7 @@ static const char *const *const group_keys[_QUADLET_TYPE_MAX] = {
 
 static bool key_in(const char *const *keys, const char *key) {
         for (; *keys; keys++)
-                if (streq(*keys, key))
+                if (streq_quick(*keys, key))
                         return true;
         return false;
 }
@@ -1949,7 +1949,7 @@ QuadletUnitInfo *quadlet_units_info_find(const QuadletUnitsInfo *m, const char *
         if (!m)
                 return NULL;
         for (size_t i = 0; i < m->n; i++)
-                if (streq(m->items[i]->filename, filename))
+                if (streq_quick(m->items[i]->filename, filename))
                         return m->items[i];
         return NULL;
 }

@@ -38,7 +38,7 @@ static UnitLine *unit_line_dup(const UnitLine *l) {
 }
 
 static bool unit_line_is_key(const UnitLine *l, const char *key) {
-        return !l->is_comment && streq(l->key, key);
+        return !l->is_comment && streq_quick(l->key, key);
 }
 
 static void group_free(UnitGroup *g) {
@@ -72,6 +72,29 @@ static int lines_insert(UnitLine ***arr, size_t *n, size_t idx, UnitLine *l) {
         return 0;
 }
 
+/* Most lookups are for keys a group does not have (a converter asks for every key it knows). A
+ * 64-bit set of key hashes per group answers most of those without comparing the group's keys.
+ * Bits are only ever added (unset lines leave theirs): a set bit means "maybe". */
+static uint64_t key_bit(const char *key) {
+        size_t n = strlen(key);
+        if (n == 0)
+                return 1;
+        unsigned h = (unsigned char) key[0] * 31u + (unsigned char) key[n / 2] * 7u + (unsigned char) key[n - 1] + (unsigned) n;
+        return UINT64_C(1) << (h & 63);
+}
+
+static bool group_may_have(const UnitGroup *g, const char *key) {
+        return g->key_bits & key_bit(key);
+}
+
+/* Inserts l (taken over, freed on failure) into g's lines at idx. */
+static int group_insert_line(UnitGroup *g, size_t idx, UnitLine *l) {
+        int r = lines_insert(&g->lines, &g->n_lines, idx, l);
+        if (r >= 0 && !l->is_comment)
+                g->key_bits |= key_bit(l->key);
+        return r;
+}
+
 UnitFile *unit_file_new(void) {
         return calloc(1, sizeof(UnitFile));
 }
@@ -90,7 +113,7 @@ UnitFile *unit_file_free(UnitFile *f) {
 
 UnitGroup *unit_file_find_group(const UnitFile *f, const char *name) {
         for (size_t i = 0; i < f->n_groups; i++)
-                if (streq(f->groups[i]->name, name))
+                if (streq_quick(f->groups[i]->name, name))
                         return f->groups[i];
         return NULL;
 }
@@ -128,7 +151,7 @@ static void group_merge(UnitFile *f, UnitGroup *dst, const UnitGroup *src) {
                 if (lines_insert(&dst->comments, &dst->n_comments, dst->n_comments, unit_line_dup(src->comments[i])) < 0)
                         f->oom = true;
         for (size_t i = 0; i < src->n_lines; i++)
-                if (lines_insert(&dst->lines, &dst->n_lines, dst->n_lines, unit_line_dup(src->lines[i])) < 0)
+                if (group_insert_line(dst, dst->n_lines, unit_line_dup(src->lines[i])) < 0)
                         f->oom = true;
 }
 
@@ -203,7 +226,7 @@ static void parser_flush(Parser *p, bool to_comment) {
                 if (to_comment)
                         (void) lines_insert(&g->comments, &g->n_comments, g->n_comments, p->pending[i]);
                 else
-                        (void) lines_insert(&g->lines, &g->n_lines, g->n_lines, p->pending[i]);
+                        (void) group_insert_line(g, g->n_lines, p->pending[i]);
         }
         free(p->pending);
         p->pending = NULL;
@@ -255,8 +278,7 @@ static int parse_line(Parser *p, char *line, size_t lineno, char **ret_error) {
                 while (*v && is_space(*v))
                         v++;
                 parser_flush(p, false);
-                return lines_insert(&p->current->lines, &p->current->n_lines, p->current->n_lines,
-                                    unit_line_new(line, v, false));
+                return group_insert_line(p->current, p->current->n_lines, unit_line_new(line, v, false));
         }
 
         if (ret_error)
@@ -458,7 +480,7 @@ int unit_file_list_keys(const UnitFile *f, const char *group, Strv *ret) {
 const char *unit_file_lookup_last_raw(const UnitFile *f, const char *group, const char *key) {
         const UnitGroup *g = unit_file_find_group(f, group);
 
-        if (!g)
+        if (!g || !group_may_have(g, key))
                 return NULL;
         for (size_t i = g->n_lines; i > 0; i--)
                 if (unit_line_is_key(g->lines[i - 1], key))
@@ -493,7 +515,7 @@ char *unit_file_lookup(const UnitFile *f, const char *group, const char *key) {
 void unit_file_lookup_all(const UnitFile *f, const char *group, const char *key, Strv *ret) {
         const UnitGroup *g = unit_file_find_group(f, group);
 
-        if (!g)
+        if (!g || !group_may_have(g, key))
                 return;
         for (size_t i = 0; i < g->n_lines; i++) {
                 const UnitLine *l = g->lines[i];
@@ -684,7 +706,7 @@ uint32_t unit_file_lookup_uint32(const UnitFile *f, const char *group, const cha
 void unit_file_add(UnitFile *f, const char *group, const char *key, const char *value) {
         UnitGroup *g = ensure_group(f, group);
 
-        if (g && lines_insert(&g->lines, &g->n_lines, g->n_lines, unit_line_new(key, value, false)) < 0)
+        if (g && group_insert_line(g, g->n_lines, unit_line_new(key, value, false)) < 0)
                 f->oom = true;
 }
 
@@ -694,7 +716,7 @@ void unit_file_set(UnitFile *f, const char *group, const char *key, const char *
 
         if (!g)
                 return;
-        for (size_t i = g->n_lines; i > 0; i--)
+        for (size_t i = group_may_have(g, key) ? g->n_lines : 0; i > 0; i--)
                 if (unit_line_is_key(g->lines[i - 1], key)) {
                         v = strdup(value);
                         if (!v) {
@@ -726,7 +748,7 @@ void unit_file_unset(UnitFile *f, const char *group, const char *key) {
 void unit_file_prepend_line(UnitFile *f, const char *group, const char *key, const char *value) {
         UnitGroup *g = (!group[0] && f->n_groups > 0) ? f->groups[0] : ensure_group(f, group);
 
-        if (g && lines_insert(&g->lines, &g->n_lines, 0, unit_line_new(key, value, false)) < 0)
+        if (g && group_insert_line(g, 0, unit_line_new(key, value, false)) < 0)
                 f->oom = true;
 }
 
@@ -1067,10 +1089,20 @@ static bool char_needs_escape(unsigned char c) {
 }
 
 bool word_needs_escape(const char *word) {
-        for (const unsigned char *p = (const unsigned char *) word; *p; p++)
-                if (char_needs_escape(*p))
-                        return true;
-        return false;
+        /* char_needs_escape() as a table, NUL included as the stop: every word of every
+         * generated command line goes through here. */
+        static bool table[256];
+        static bool init = false;
+        const unsigned char *p = (const unsigned char *) word;
+
+        if (!init) {
+                for (unsigned c = 0; c < 256; c++)
+                        table[c] = c == 0 || char_needs_escape((unsigned char) c);
+                init = true;
+        }
+        while (!table[*p])
+                p++;
+        return *p != 0;
 }
 
 static void escape_word(Buf *b, const char *word) {

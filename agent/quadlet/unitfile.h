@@ -22,6 +22,7 @@ typedef struct UnitGroup {
         size_t n_comments;
         UnitLine **lines;
         size_t n_lines;
+        uint64_t key_bits;  /* one bit per key hash of lines (see unitfile.c), for quick misses */
 } UnitGroup;
 
 typedef struct UnitFile {

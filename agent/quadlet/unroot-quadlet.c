@@ -26,6 +26,7 @@ static unsigned arg_podman_version = 0;
 static const char *arg_output = NULL;
 static const char *argv0 = "unroot-quadlet";
 static FILE *kmsg = NULL;
+static pid_t our_pid = 0;
 
 static void logf_(const char *fmt, ...) _printf_(1, 2);
 static void logf_(const char *fmt, ...) {
@@ -41,12 +42,12 @@ static void logf_(const char *fmt, ...) {
         if (!arg_no_kmsg && !arg_dryrun) {
                 if (!kmsg)
                         kmsg = fopen("/dev/kmsg", "we");
-                if (kmsg && fprintf(kmsg, "quadlet-generator[%d]: %s", (int) getpid(), m) >= 0 && fflush(kmsg) == 0) {
+                if (kmsg && fprintf(kmsg, "quadlet-generator[%d]: %s", (int) our_pid, m) >= 0 && fflush(kmsg) == 0) {
                         free(m);
                         return;
                 }
         }
-        fprintf(stderr, "quadlet-generator[%d]: %s\n", (int) getpid(), m);
+        fprintf(stderr, "quadlet-generator[%d]: %s\n", (int) our_pid, m);
         fflush(stderr);
         free(m);
 }
@@ -112,6 +113,19 @@ static int write_service(UnitFile *service) {
         return 0;
 }
 
+/* mkdir -p, once per directory: every [Install] link of a run goes into one of a few .wants/ dirs. */
+static int mkdir_p_cached(const char *dir) {
+        static Strv made = {};
+        int r;
+
+        if (strv_has(&made, dir))
+                return 0;
+        r = quadlet_mkdir_p(dir);
+        if (r >= 0)
+                strv_add(&made, dir); /* on OOM it is just made again next time */
+        return r;
+}
+
 static void enable_service(UnitFile *service) {
         _cleanup_strv_ Strv links = {}, targets = {}, warnings = {};
 
@@ -132,7 +146,7 @@ static void enable_service(UnitFile *service) {
                 slash = strrchr(dir, '/');
                 if (slash)
                         *slash = 0;
-                if (quadlet_mkdir_p(dir) < 0) {
+                if (mkdir_p_cached(dir) < 0) {
                         logf_("Can't create dir %s: %m", dir);
                         continue;
                 }
@@ -277,6 +291,7 @@ static int run(int argc, char *argv[]) {
         int r;
 
         argv0 = argv[0];
+        our_pid = getpid();
         prg = strrchr(argv0, '/');
         prg = prg ? prg + 1 : argv0;
         arg_user = strstr(prg, "user");
@@ -315,6 +330,7 @@ static int run(int argc, char *argv[]) {
                         .xdg_config_home = getenv("XDG_CONFIG_HOME"),
                         .home = getenv("HOME"),
                         .log = sources_log,
+                        .debug = arg_verbose || arg_dryrun,
                 };
                 r = quadlet_sources_load(&opts, &sources);
                 if (r < 0)
