@@ -15,7 +15,7 @@ meson test -C build --benchmark --verbose 2>&1 | grep -vE '^(ninja|\[)' || true
 echo "=== quadlet: whole corpus, unroot-quadlet vs podman 5.4.2's generator (host) ==="
 if oracle=$(QUADLET_ORACLE_CACHE=$PWD/build/quadlet-oracle ../shared/tools/quadlet-oracle 2>/dev/null); then
         python3 bench/quadlet/bench-quadlet.py --unroot build/agent/quadlet/unroot-quadlet --oracle "$oracle" \
-                --corpus ../shared/corpus/quadlet-5.4.2 --runs 30
+                --measure build/bench/spawn-measure --floor build/bench/io-floor --corpus ../shared/corpus/quadlet-5.4.2 --runs 30
 else
         echo "SKIP: podman 5.4.2's generator could not be fetched (../shared/tools/quadlet-oracle)"
 fi

@@ -1,9 +1,28 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Benchmark: translate the whole podman corpus in one process with unroot-quadlet and with podman
-5.4.2's generator, alternating, and report median wall time and peak RSS of each (os.wait4).
+5.4.2's generator, alternating in the same run, and report the wall-time, CPU-time and peak-memory
+ratios.
 
-Needs GNU time (/usr/bin/time). usage: bench-quadlet.py --unroot BIN --oracle BIN --corpus DIR [--runs N]"""
+Both get the same input (a copy of the corpus on tmpfs, via QUADLET_UNIT_DIRS), both write every
+unit and [Install] link into a fresh output directory on tmpfs (like a real generator's
+/run/systemd/generator), with stdout and stderr to /dev/null and no podman to ask: unroot-quadlet
+is told --podman-version 5.4, podman's generator never runs podman. After the runs the two output
+trees are compared: same file names and links, same contents (compared line by line as sets of
+words: the header line naming the generator is left out, and podman itself varies the order of
+a few flags).
+
+A third program, io-floor (bench/quadlet/io-floor.c), does the same file-system work (list and read
+the corpus, write as many units and links as podman did) without parsing or translating anything:
+no generator can be faster on this machine, so podman's time over io-floor's is the largest
+speed-up there is to have.
+
+Each run is timed by spawn-measure (bench/quadlet/spawn-measure.c, built with the project): wall
+time from posix_spawn() to wait4(), CPU time and peak RSS from wait4()'s rusage. (Timing through
+Python and GNU time, as before, added ~4 ms of their own to every run of both.)
+
+usage: bench-quadlet.py --unroot BIN --oracle BIN --corpus DIR --measure SPAWN_MEASURE
+                       [--floor IO_FLOOR] [--runs N]"""
 
 import argparse
 import os
@@ -12,23 +31,35 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 
-def run_once(argv, src, out):
-    """Wall time measured here; peak RSS from GNU time's own wait4() on the generator (a child
-    forked from our Python process would inherit Python's RSS high-water mark)."""
+def run_once(measure, argv, src, out):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     env = dict(os.environ, QUADLET_UNIT_DIRS=src)
-    rss_file = out + ".rss"
-    t0 = time.perf_counter()
-    subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv + ["-no-kmsg-log", out],
-                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    dt = time.perf_counter() - t0
-    with open(rss_file) as f:
-        rss = int(f.read().split()[-1])
-    return dt, rss
+    argv = [w if w != "@OUT@" else out for w in argv] if "@OUT@" in argv else argv + ["-no-kmsg-log", out]
+    r = subprocess.run([measure, "--"] + argv, env=env,
+                       stdout=subprocess.PIPE, text=True, check=True)
+    wall_ns, cpu_ns, rss_kib, code = (int(x) for x in r.stdout.split())
+    return wall_ns / 1e6, cpu_ns / 1e6, rss_kib, code
+
+
+def tree(d):
+    res = {}
+    for root, dirs, names in os.walk(d):
+        for n in dirs + names:
+            p = os.path.join(root, n)
+            rel = os.path.relpath(p, d)
+            if os.path.islink(p):
+                res[rel] = ("link", os.readlink(p))
+            elif os.path.isfile(p):
+                with open(p, encoding="utf-8") as f:
+                    lines = f.read().split("\n")
+                # the first line names the generator binary; podman varies the order of a few flags
+                res[rel] = ("file", tuple(sorted(" ".join(sorted(l.split(" "))) for l in lines[1:])))
+            else:
+                res[rel] = ("dir",)
+    return res
 
 
 def main():
@@ -36,26 +67,52 @@ def main():
     ap.add_argument("--unroot", required=True)
     ap.add_argument("--oracle", required=True)
     ap.add_argument("--corpus", required=True)
+    ap.add_argument("--measure", required=True)
+    ap.add_argument("--floor", default="")
     ap.add_argument("--runs", type=int, default=20)
     a = ap.parse_args()
-    # output on tmpfs, like a real generator's /run/systemd/generator
     tmp = tempfile.mkdtemp(prefix="unroot-quadlet-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     try:
         src = os.path.join(tmp, "src")
         shutil.copytree(a.corpus, src)
-        res = {"unroot": [], "podman": []}
+        outs = {"unroot": os.path.join(tmp, "u"), "podman": os.path.join(tmp, "p"), "floor": os.path.join(tmp, "f")}
+        argvs = {"unroot": [a.unroot, "--podman-version", "5.4"], "podman": [a.oracle]}
+        kinds = ["unroot", "podman"]
+        if a.floor:
+            # an untimed podman run first, for the number of units and links to write
+            run_once(a.measure, argvs["podman"], src, outs["podman"])
+            t = tree(outs["podman"])
+            argvs["floor"] = [a.floor, src, "@OUT@", str(sum(1 for v in t.values() if v[0] == "file")),
+                              str(sum(1 for v in t.values() if v[0] == "link"))]
+            kinds.append("floor")
+        res = {k: [] for k in kinds}
         for _ in range(a.runs):
-            res["unroot"].append(run_once([a.unroot, "--podman-version", "5.4"], src, os.path.join(tmp, "u")))
-            res["podman"].append(run_once([a.oracle], src, os.path.join(tmp, "p")))
-        n = len([f for f in os.listdir(os.path.join(tmp, "p")) if f.endswith(".service")])
-        tu = statistics.median(t for t, _ in res["unroot"])
-        tp = statistics.median(t for t, _ in res["podman"])
-        mu = max(m for _, m in res["unroot"])
-        mp = max(m for _, m in res["podman"])
-        print("corpus: %d units generated per run, %d runs each, alternating" % (n, a.runs))
-        print("unroot-quadlet: median %.2f ms, peak RSS %d KiB" % (tu * 1000, mu))
-        print("podman quadlet: median %.2f ms, peak RSS %d KiB" % (tp * 1000, mp))
-        print("ratio: %.1fx faster, %.1fx less memory" % (tp / tu, mp / mu))
+            for k in kinds:
+                res[k].append(run_once(a.measure, argvs[k], src, outs[k]))
+        tu, tp = tree(outs["unroot"]), tree(outs["podman"])
+        same = sum(1 for k in tu if tp.get(k) == tu[k])
+        units = len([k for k in tp if k.endswith(".service") and tp[k][0] == "file"])
+        print("corpus: %d units generated per run, %d runs each, alternating" % (units, a.runs))
+        print("output: %d of %d entries (units, links, dirs) the same in both trees, exit codes %d/%d"
+              % (same, max(len(tu), len(tp)), res["unroot"][-1][3], res["podman"][-1][3]))
+        s = {}
+        for k in kinds:
+            r = res[k]
+            s[k] = dict(wall=statistics.median(x[0] for x in r), wall_min=min(x[0] for x in r),
+                        cpu=statistics.median(x[1] for x in r), rss=max(x[2] for x in r))
+            name = {"unroot": "unroot-quadlet", "podman": "podman quadlet", "floor": "I/O floor"}[k]
+            print("%s: wall median %.2f ms (min %.2f), CPU median %.2f ms, peak RSS %d KiB"
+                  % (name, s[k]["wall"], s[k]["wall_min"], s[k]["cpu"], s[k]["rss"]))
+        print("ratio: %.1fx faster (wall, medians; %.1fx on the minima), %.1fx less CPU, %.1fx less memory"
+              % (s["podman"]["wall"] / s["unroot"]["wall"], s["podman"]["wall_min"] / s["unroot"]["wall_min"],
+                 s["podman"]["cpu"] / s["unroot"]["cpu"], s["podman"]["rss"] / s["unroot"]["rss"]))
+        if a.floor:
+            print("I/O floor: podman takes %.1fx its wall time (medians; %.1fx on the minima), unroot-quadlet %.1fx"
+                  % (s["podman"]["wall"] / s["floor"]["wall"], s["podman"]["wall_min"] / s["floor"]["wall_min"],
+                     s["unroot"]["wall"] / s["floor"]["wall"]))
+        if same != max(len(tu), len(tp)):
+            print("WARNING: the output trees differ: the comparison is not like for like")
+            return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
