@@ -14,6 +14,23 @@ SUFFIX = {".container": "", ".kube": "", ".volume": "-volume", ".network": "-net
           ".image": "-image", ".build": "-build", ".pod": "-pod", ".artifact": "-artifact"}
 
 
+# ---------------------------------------------------------------- output trees
+
+def snapshot_tree(d, file_value):
+    """Every link and file below d by relative path: ("link", target) or ("file",
+    file_value(path)). For comparing a generator's output directory."""
+    res = {}
+    for root, dirs, names in os.walk(d):
+        for n in dirs + names:
+            p = os.path.join(root, n)
+            rel = os.path.relpath(p, d)
+            if os.path.islink(p):
+                res[rel] = ("link", os.readlink(p))
+            elif os.path.isfile(p):
+                res[rel] = ("file", file_value(p))
+    return res
+
+
 # ---------------------------------------------------------------- unit files
 
 class Unit:

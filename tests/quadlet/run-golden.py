@@ -22,19 +22,15 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import quadlet_testlib as T  # noqa: E402
+
 
 def snapshot(d, src, argv0):
-    res = {}
-    for root, dirs, names in os.walk(d):
-        for n in dirs + names:
-            p = os.path.join(root, n)
-            rel = os.path.relpath(p, d)
-            if os.path.islink(p):
-                res[rel] = ("link", os.readlink(p))
-            elif os.path.isfile(p):
-                with open(p, encoding="utf-8") as f:
-                    res[rel] = ("file", f.read().replace(src, "@SRC@").replace(argv0, "@ARGV0@"))
-    return res
+    def text(p):
+        with open(p, encoding="utf-8") as f:
+            return f.read().replace(src, "@SRC@").replace(argv0, "@ARGV0@")
+    return T.snapshot_tree(d, text)
 
 
 def main():
