@@ -15,6 +15,14 @@ typedef enum AgentState {
         _AGENT_STATE_INVALID = -22,
 } AgentState;
 
+/* One generated unit as the agent reports it. */
+typedef struct AgentUnitInfo {
+        char *name, *source, *load_state, *active_state, *sub_state, *health;
+        char *translation_error, *apply_error;
+        uint64_t since_usec;
+        uint32_t n_restarts, main_pid;
+} AgentUnitInfo;
+
 typedef struct AgentStatusResult {
         AgentState state;
         char *message;        /* the agent's message or a local description; may be NULL */
@@ -23,9 +31,33 @@ typedef struct AgentStatusResult {
         uint32_t subuid_start, subuid_count, subgid_start, subgid_count;
         char *manager_state;
         char *version;
+        /* From an agent with an apply loop; empty otherwise. */
+        AgentUnitInfo *units;
+        size_t n_units;
+        char **errors;        /* NULL-terminated, may be NULL */
+        char *podman_version, *pod_shape, *pod_shape_reason;
+        uint64_t last_apply_usec;
 } AgentStatusResult;
 
 void agent_status_result_done(AgentStatusResult *r);
+
+/* The answer to start/stop/restart/reapply. */
+typedef struct AgentActionResult {
+        AgentState state;     /* ANSWERING: the agent replied (see status) */
+        int status;           /* Unroot__Agent__AgentStatus when ANSWERING */
+        char *message, *field;
+        char *result;         /* start/stop/restart: systemd's job result */
+        char **started, **restarted, **stopped, **errors; /* reapply; NULL-terminated or NULL */
+} AgentActionResult;
+
+void agent_action_result_done(AgentActionResult *r);
+
+/* Decodes a reply to start/stop/restart/reapply. */
+int agent_action_reply_parse(const uint8_t *buf, size_t len, AgentActionResult *r);
+
+/* Sends op (start/stop/restart with unit, or reapply) to the agent at path and waits at most
+ * timeout_ms. Always fills *ret; returns 0 when the agent replied (whatever it said). */
+int agent_query_action(const char *path, int op, const char *unit, int timeout_ms, AgentActionResult *ret);
 const char *agent_state_to_string(AgentState s);
 
 /* Decodes an AgentReply datagram into r (always fills r->state; returns 0 if it was a well-formed

@@ -12,9 +12,18 @@
 #include "log.h"
 #include "macro.h"
 
+/* A watch on an ancestor of a missing search directory: only the creation (or arrival) of the
+ * next component on the way down matters; anything else in that directory is not ours. */
+typedef struct Pending {
+        int wd;
+        char *child;
+} Pending;
+
 struct AgentWatch {
         sd_event *event;
         int fd;
+        Pending *pending;
+        size_t n_pending;
         sd_event_source *io, *timer;
         uint64_t debounce_usec;
         uint64_t first_usec; /* first event of the pending burst, 0 if none */
@@ -26,6 +35,34 @@ struct AgentWatch {
  * directory itself going away. IN_MODIFY is left out: IN_CLOSE_WRITE marks the end of a write. */
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | \
                     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define ANCESTOR_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+static void pending_clear(AgentWatch *w) {
+        for (size_t i = 0; i < w->n_pending; i++)
+                free(w->pending[i].child);
+        free(w->pending);
+        w->pending = NULL;
+        w->n_pending = 0;
+}
+
+/* Whether an event matters: anything on a directory watched for itself; on an ancestor, only its
+ * own going away or the next component appearing. */
+static bool event_relevant(const AgentWatch *w, const struct inotify_event *ev) {
+        bool ancestor = false;
+
+        if (ev->mask & IN_Q_OVERFLOW)
+                return true;
+        for (size_t i = 0; i < w->n_pending; i++) {
+                if (w->pending[i].wd != ev->wd)
+                        continue;
+                ancestor = true;
+                if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+                        return true;
+                if (ev->len > 0 && streq(ev->name, w->pending[i].child))
+                        return true;
+        }
+        return !ancestor;
+}
 
 uint64_t debounce_deadline(uint64_t first_usec, uint64_t now_usec, uint64_t delay_usec, uint64_t max_usec) {
         uint64_t d = now_usec + delay_usec, cap = first_usec + max_usec;
@@ -118,10 +155,12 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                 struct inotify_event ev;
                 char buf[16 * (sizeof(struct inotify_event) + NAME_MAX + 1)];
         } u;
+        bool relevant = false;
         uint64_t now = 0;
         int r;
 
-        /* Drain: what changed does not matter, only that something did (the apply re-reads all). */
+        /* Drain: which file changed does not matter, only that something did (the apply re-reads
+         * all), unless every event is about a sibling of a directory we wait for. */
         for (;;) {
                 ssize_t n = read(fd, &u, sizeof u);
                 if (n < 0) {
@@ -133,7 +172,14 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                 }
                 if (n == 0)
                         break;
+                for (char *p = u.buf; p < u.buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+                        relevant = relevant || event_relevant(w, ev);
+                        p += sizeof(struct inotify_event) + ev->len;
+                }
         }
+        if (!relevant)
+                return 0;
 
         (void) sd_event_now(w->event, CLOCK_MONOTONIC, &now);
         if (w->first_usec == 0)
@@ -176,13 +222,16 @@ AgentWatch *watch_free(AgentWatch *w) {
         sd_event_source_disable_unref(w->io);
         sd_event_source_disable_unref(w->timer);
         safe_close(w->fd);
+        pending_clear(w);
         sd_event_unref(w->event);
         free(w);
         return NULL;
 }
 
 int watch_set(AgentWatch *w, const Strv *dirs) {
+        _cleanup_free_ int *full = NULL;
         _cleanup_close_ int fd = -EBADF;
+        size_t n_full = 0;
         int n = 0, r;
 
         /* A fresh inotify instance each time: dropping single watches of directories that were
@@ -190,22 +239,59 @@ int watch_set(AgentWatch *w, const Strv *dirs) {
          * instance are covered by the read of the sources that follows. */
         w->io = sd_event_source_disable_unref(w->io);
         w->fd = safe_close(w->fd);
+        pending_clear(w);
 
         fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        for (size_t i = 0; i < dirs->n; i++) {
-                _cleanup_free_ char *d = NULL;
-                r = nearest_existing_dir(dirs->v[i], &d);
-                if (r < 0)
-                        return r;
-                if (inotify_add_watch(fd, d, WATCH_MASK) < 0) {
-                        log_debug_errno(-errno, "Cannot watch '%s', ignoring: %m", d);
-                        continue;
+        /* Whole directories first: inotify gives one wd per inode and merges the masks, so a
+         * directory that is both a search dir and an ancestor of another keeps its full mask. */
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < dirs->n; i++) {
+                        _cleanup_free_ char *d = NULL;
+                        const char *rest;
+                        Pending *np;
+                        size_t len;
+                        int wd;
+
+                        r = nearest_existing_dir(dirs->v[i], &d);
+                        if (r < 0)
+                                return r;
+                        if (streq(d, dirs->v[i]) != (pass == 0))
+                                continue;
+                        wd = inotify_add_watch(fd, d, pass == 0 ? WATCH_MASK : ANCESTOR_MASK | IN_MASK_ADD);
+                        if (wd < 0) {
+                                log_debug_errno(-errno, "Cannot watch '%s', ignoring: %m", d);
+                                continue;
+                        }
+                        n++;
+                        if (pass == 0) {
+                                int *nf = reallocarray(full, n_full + 1, sizeof(int));
+                                if (!nf)
+                                        return -ENOMEM;
+                                full = nf;
+                                full[n_full++] = wd;
+                                log_debug("Watching '%s'.", d);
+                                continue;
+                        }
+                        for (size_t k = 0; k < n_full; k++)
+                                if (full[k] == wd)
+                                        goto next; /* watched whole already */
+                        /* The next component below d on the way to the wanted directory. */
+                        rest = dirs->v[i] + (streq(d, "/") ? 1 : strlen(d) + 1);
+                        len = strcspn(rest, "/");
+                        np = reallocarray(w->pending, w->n_pending + 1, sizeof(Pending));
+                        if (!np)
+                                return -ENOMEM;
+                        w->pending = np;
+                        np[w->n_pending].wd = wd;
+                        np[w->n_pending].child = strndup(rest, len);
+                        if (!np[w->n_pending].child)
+                                return -ENOMEM;
+                        w->n_pending++;
+                        log_debug("Watching '%s' for '%.*s' (on the way to '%s').", d, (int) len, rest, dirs->v[i]);
+                next:;
                 }
-                log_debug("Watching '%s'%s.", d, streq(d, dirs->v[i]) ? "" : " (for a directory below it)");
-                n++;
-        }
         r = sd_event_add_io(w->event, &w->io, fd, EPOLLIN, on_inotify, w);
         if (r < 0)
                 return r;

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +132,77 @@ char *subid_range_format(bool known, uint32_t start, uint32_t count) {
         return s;
 }
 
+char *usec_format(uint64_t usec) {
+        char buf[64];
+        time_t t;
+        struct tm tm;
+
+        if (usec == 0)
+                return strdup("-");
+        t = (time_t) (usec / 1000000ULL);
+        if (!localtime_r(&t, &tm) || strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                return strdup("?");
+        return strdup(buf);
+}
+
+int units_print_table(const AccountStatus *s, size_t n, FILE *f) {
+        static const char *const headers[] = { "UNIT", "ACTIVE", "SUB", "SINCE", "RESTARTS", "HEALTH", "PID",
+                                                "SOURCE", "PROBLEM" };
+        size_t rows = 0;
+        Table *t;
+        int r = 0;
+
+        t = table_new(ELEMENTSOF(headers), headers);
+        if (!t)
+                return -ENOMEM;
+        table_set_align_right(t, 4);
+        table_set_align_right(t, 6);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                const AgentStatusResult *a = &s[i].agent;
+                if (a->state != AGENT_STATE_ANSWERING)
+                        continue;
+                for (size_t k = 0; k < a->n_units && r >= 0; k++) {
+                        const AgentUnitInfo *u = &a->units[k];
+                        _cleanup_free_ char *name = NULL, *since = usec_format(u->since_usec), *restarts = NULL,
+                                            *pid = NULL, *problem = NULL;
+                        if (asprintf(&name, "%s/%s", s[i].name, u->name) < 0 ||
+                            asprintf(&restarts, "%u", u->n_restarts) < 0 ||
+                            asprintf(&pid, "%u", u->main_pid) < 0 || !since) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (u->translation_error && u->apply_error)
+                                r = asprintf(&problem, "%s; %s", u->translation_error, u->apply_error) < 0 ? -ENOMEM : 0;
+                        else if (u->translation_error || u->apply_error)
+                                problem = strdup(u->translation_error ?: u->apply_error);
+                        if (r < 0)
+                                break;
+                        const char *cells[] = { name, u->active_state, u->sub_state, since, restarts,
+                                                u->health, u->main_pid ? pid : NULL, u->source, problem };
+                        r = table_add_row(t, cells);
+                        rows++;
+                }
+        }
+        if (r >= 0 && rows > 0) {
+                fputc('\n', f);
+                r = table_print(t, f);
+        }
+        for (size_t i = 0; i < n; i++) {
+                const AgentStatusResult *a = &s[i].agent;
+                if (a->state != AGENT_STATE_ANSWERING)
+                        continue;
+                /* Error texts quote file content: no control characters onto the terminal. */
+                for (char **e = a->errors; e && *e; e++) {
+                        fprintf(f, "%s: ", s[i].name);
+                        for (const char *c = *e; *c; c++)
+                                fputc((unsigned char) *c < 0x20 || *c == 0x7f ? ' ' : *c, f);
+                        fputc('\n', f);
+                }
+        }
+        table_free(t);
+        return r;
+}
+
 int account_status_print_table(const AccountStatus *s, size_t n, FILE *f) {
         static const char *const headers[] = { "ACCOUNT", "UID", "SUBUID", "SUBGID", "LINGER", "USER MANAGER", "AGENT" };
         Table *t;
@@ -180,7 +254,43 @@ void agent_status_write_json(const AgentStatusResult *a, FILE *f) {
         json_write_string(f, a->manager_state);
         fputs(",\"message\":", f);
         json_write_string(f, a->message);
-        fputc('}', f);
+        fputs(",\"podman_version\":", f);
+        json_write_string(f, a->podman_version);
+        fputs(",\"pod_shape\":", f);
+        json_write_string(f, a->pod_shape);
+        fputs(",\"pod_shape_reason\":", f);
+        json_write_string(f, a->pod_shape_reason);
+        fprintf(f, ",\"last_apply_usec\":%" PRIu64 ",\"errors\":[", a->last_apply_usec);
+        for (char **e = a->errors; e && *e; e++) {
+                if (e != a->errors)
+                        fputc(',', f);
+                json_write_string(f, *e);
+        }
+        fputs("],\"units\":[", f);
+        for (size_t i = 0; i < a->n_units; i++) {
+                const AgentUnitInfo *u = &a->units[i];
+                if (i > 0)
+                        fputc(',', f);
+                fputs("{\"name\":", f);
+                json_write_string(f, u->name);
+                fputs(",\"source\":", f);
+                json_write_string(f, u->source);
+                fputs(",\"load_state\":", f);
+                json_write_string(f, u->load_state);
+                fputs(",\"active_state\":", f);
+                json_write_string(f, u->active_state);
+                fputs(",\"sub_state\":", f);
+                json_write_string(f, u->sub_state);
+                fprintf(f, ",\"since_usec\":%" PRIu64 ",\"n_restarts\":%u,\"main_pid\":%u,\"health\":",
+                        u->since_usec, u->n_restarts, u->main_pid);
+                json_write_string(f, u->health);
+                fputs(",\"translation_error\":", f);
+                json_write_string(f, u->translation_error);
+                fputs(",\"apply_error\":", f);
+                json_write_string(f, u->apply_error);
+                fputc('}', f);
+        }
+        fputs("]}", f);
 }
 
 void account_status_write_json(const AccountStatus *s, FILE *f) {

@@ -4,6 +4,7 @@
 /* What `agentctl status` shows for one enrolled account, and how it prints. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <systemd/sd-bus.h>
@@ -39,6 +40,12 @@ char *agent_state_describe(const AgentStatusResult *a);
 
 /* "100000:65536", "-" (none) or "?" (unknown) */
 char *subid_range_format(bool known, uint32_t start, uint32_t count);
+
+/* "YYYY-MM-DD HH:MM:SS" local time, "-" for 0. */
+char *usec_format(uint64_t usec);
+/* The units of every answering agent as one table (nothing if there are none), then the agents'
+ * global errors, one line each, prefixed with the account. */
+int units_print_table(const AccountStatus *s, size_t n, FILE *f);
 
 /* The human table and the JSON document for n accounts. */
 int account_status_print_table(const AccountStatus *s, size_t n, FILE *f);

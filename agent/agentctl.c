@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agentctl: the admin's command line. Runs unprivileged; privileged steps go to unroot-helper. */
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +20,9 @@
 #include "agentctl-output.h"
 #include "agentctl-polkit.h"
 #include "agentctl-status.h"
+#include "agent-request.h"
+#include "agent.pb-c.h"
+#include "strv-util.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -26,6 +31,10 @@
 #define AGENT_WAIT_MAX_SEC 3600U
 #define AGENT_POLL_INTERVAL_MS 500
 #define AGENT_QUERY_TIMEOUT_MS 2000
+/* A status asks the user manager about every unit: give a busy manager time. */
+#define AGENT_STATUS_TIMEOUT_MS 15000
+/* A start may pull an image, a reapply starts everything in turn; the manager bounds each job. */
+#define AGENT_ACTION_TIMEOUT_SEC_DEFAULT 300U
 /* polkit may ask a human for a password: give them time. Without an agent, the helper answers fast. */
 #define HELPER_TIMEOUT_INTERACTIVE_MS (5 * 60 * 1000)
 #define HELPER_TIMEOUT_MS (90 * 1000)
@@ -51,12 +60,20 @@ typedef struct Verb {
 static int verb_enroll(int argc, char *argv[]);
 static int verb_unenroll(int argc, char *argv[]);
 static int verb_status(int argc, char *argv[]);
+static int verb_unit_action(int argc, char *argv[]);
+static int verb_reapply(int argc, char *argv[]);
+static int verb_logs(int argc, char *argv[]);
 
 /* Like crun's commands[]: name, handler, one-line synopsis for --help. */
 static const Verb verbs[] = {
         { "enroll", verb_enroll, "enroll NAME [--subids N] [--no-wait] [--timeout SEC]" },
         { "unenroll", verb_unenroll, "unenroll NAME [--purge]" },
         { "status", verb_status, "status [NAME]" },
+        { "start", verb_unit_action, "start NAME/UNIT [--timeout SEC]" },
+        { "stop", verb_unit_action, "stop NAME/UNIT [--timeout SEC]" },
+        { "restart", verb_unit_action, "restart NAME/UNIT [--timeout SEC]" },
+        { "reapply", verb_reapply, "reapply NAME [--timeout SEC]" },
+        { "logs", verb_logs, "logs NAME/UNIT [-n N] [-f]" },
 };
 
 static void help(void) {
@@ -96,6 +113,9 @@ enum {
         ARG_TIMEOUT,
         ARG_PURGE,
 };
+
+/* Journal readers besides root (journald's file ACLs on Debian 12 and upstream). */
+static const char *const journal_groups[] = { "systemd-journal", "adm", "wheel" };
 
 static bool common_option(int c) {
         switch (c) {
@@ -491,7 +511,7 @@ static int verb_status(int argc, char *argv[]) {
                 bus = NULL;
 
         for (size_t i = 0; i < n; i++)
-                if (account_status_collect(bus, names[i], AGENT_QUERY_TIMEOUT_MS, &st[i]) < 0) {
+                if (account_status_collect(bus, names[i], AGENT_STATUS_TIMEOUT_MS, &st[i]) < 0) {
                         log_oom();
                         ex = AGENTCTL_EXIT_FAILED;
                         goto finish;
@@ -502,7 +522,7 @@ static int verb_status(int argc, char *argv[]) {
         else if (n == 0)
                 printf("No enrolled accounts (group %s has no members). Enroll one with 'agentctl enroll NAME'.\n",
                        UNROOT_ACCOUNTS_GROUP);
-        else if (account_status_print_table(st, n, stdout) < 0)
+        else if (account_status_print_table(st, n, stdout) < 0 || units_print_table(st, n, stdout) < 0)
                 ex = AGENTCTL_EXIT_FAILED;
 
 finish:
@@ -511,6 +531,348 @@ finish:
         free(st);
         strv_free_agent(names);
         return ex;
+}
+
+/* The account's agent socket, or an exit code with the reason printed. */
+static int account_socket(const char *verb, const char *name, AgentAccount *ret_acct, char **ret_path) {
+        ErrorInfo e = {};
+        int r;
+
+        r = agent_account_lookup(NULL, name, ret_acct, &e);
+        if (r < 0) {
+                fprintf(stderr, "agentctl: %s: %s ('agentctl status' lists the enrolled accounts)\n", verb,
+                        e.message[0] ? e.message : strerror(-r));
+                return AGENTCTL_EXIT_CONFLICT;
+        }
+        *ret_path = agent_socket_path_for_home(ret_acct->home);
+        if (!*ret_path)
+                return log_oom(), AGENTCTL_EXIT_FAILED;
+        return AGENTCTL_EXIT_SUCCESS;
+}
+
+/* ACCOUNT/UNIT, both checked here so that a typo is a usage error, not a round trip. */
+static int parse_account_unit(const char *verb, int argc, char *argv[], char **ret_account, const char **ret_unit) {
+        const char *arg, *slash;
+        ErrorInfo e = {};
+
+        if (optind >= argc)
+                return usage_error("%s: missing ACCOUNT/UNIT", verb);
+        if (optind + 1 < argc)
+                return usage_error("%s: unexpected argument '%s'", verb, argv[optind + 1]);
+        arg = argv[optind];
+        slash = strchr(arg, '/');
+        if (!slash || slash == arg || !slash[1])
+                return usage_error("%s: '%s' is not ACCOUNT/UNIT (like 'web/web.service')", verb, arg);
+        if (agent_unit_name_check(slash + 1, "UNIT", &e) < 0)
+                return usage_error("%s: %s", verb, e.message);
+        *ret_account = strndup(arg, (size_t) (slash - arg));
+        if (!*ret_account)
+                return log_oom(), AGENTCTL_EXIT_FAILED;
+        *ret_unit = slash + 1;
+        return 0;
+}
+
+static int parse_timeout(const char *verb, const char *arg, unsigned *ret) {
+        uint32_t t;
+
+        if (safe_atou32(arg, &t) < 0 || t == 0 || t > AGENT_WAIT_MAX_SEC)
+                return usage_error("%s: --timeout: '%s' is not a number of seconds from 1 to %u", verb, arg,
+                                   AGENT_WAIT_MAX_SEC);
+        *ret = t;
+        return 0;
+}
+
+static int action_exit(const AgentActionResult *a) {
+        switch (a->state) {
+        case AGENT_STATE_ANSWERING:
+                switch (a->status) {
+                case UNROOT__AGENT__AGENT_STATUS__AGENT_OK:
+                        return AGENTCTL_EXIT_SUCCESS;
+                case UNROOT__AGENT__AGENT_STATUS__AGENT_INVALID:
+                        /* The one INVALID a correct agentctl meets: a unit the agent does not own. */
+                        return a->field && streq(a->field, "unit") ? AGENTCTL_EXIT_CONFLICT : AGENTCTL_EXIT_USAGE;
+                default:
+                        return AGENTCTL_EXIT_FAILED;
+                }
+        case AGENT_STATE_REFUSED:
+                return AGENTCTL_EXIT_DENIED;
+        case AGENT_STATE_NOT_RUNNING:
+                return AGENTCTL_EXIT_UNREACHABLE;
+        default:
+                return a->message && strstr(a->message, "timed out") ? AGENTCTL_EXIT_TIMEOUT : AGENTCTL_EXIT_FAILED;
+        }
+}
+
+static const char *action_status_string(const AgentActionResult *a) {
+        if (a->state != AGENT_STATE_ANSWERING)
+                return agent_state_to_string(a->state);
+        switch (a->status) {
+        case UNROOT__AGENT__AGENT_STATUS__AGENT_OK:
+                return "ok";
+        case UNROOT__AGENT__AGENT_STATUS__AGENT_INVALID:
+                return "invalid";
+        case UNROOT__AGENT__AGENT_STATUS__AGENT_DENIED:
+                return "refused";
+        default:
+                return "failed";
+        }
+}
+
+static void json_strv(const char *key, char **l) {
+        printf(",\"%s\":[", key);
+        for (char **i = l; i && *i; i++) {
+                if (i != l)
+                        putchar(',');
+                json_write_string(stdout, *i);
+        }
+        putchar(']');
+}
+
+static void report_action_failure(const char *what, const char *account, const AgentActionResult *a) {
+        switch (a->state) {
+        case AGENT_STATE_REFUSED:
+                fprintf(stderr, "agentctl: %s: the agent of '%s' refused: %s\n", what, account,
+                        a->message ?: "run as root or as a member of " UNROOT_ADMINS_GROUP);
+                break;
+        case AGENT_STATE_NOT_RUNNING:
+                fprintf(stderr, "agentctl: %s: the agent of '%s' is not running (%s): check "
+                        "'loginctl user-status %s'\n", what, account, a->message ?: "no socket", account);
+                break;
+        case AGENT_STATE_ANSWERING:
+                fprintf(stderr, "agentctl: %s: %s\n", what, a->message ?: "the agent reported an error");
+                break;
+        default:
+                fprintf(stderr, "agentctl: %s: %s\n", what, a->message ?: "the agent did not answer");
+                break;
+        }
+}
+
+static int verb_unit_action(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                {}
+        };
+        _cleanup_(agent_action_result_done) AgentActionResult a = {};
+        _cleanup_(agent_account_done) AgentAccount acct = {};
+        _cleanup_free_ char *account = NULL, *path = NULL, *what = NULL;
+        const char *verb = argv[0], *unit = NULL;
+        unsigned timeout = AGENT_ACTION_TIMEOUT_SEC_DEFAULT;
+        AgentOp op = streq(verb, "start") ? AGENT_OP_START : streq(verb, "stop") ? AGENT_OP_STOP : AGENT_OP_RESTART;
+        int c, r, ex;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_TIMEOUT:
+                        r = parse_timeout(verb, optarg, &timeout);
+                        if (r != 0)
+                                return r;
+                        break;
+                default:
+                        if (common_option(c))
+                                break;
+                        return AGENTCTL_EXIT_USAGE;
+                }
+        r = parse_account_unit(verb, argc, argv, &account, &unit);
+        if (r != 0)
+                return r;
+        ex = account_socket(verb, account, &acct, &path);
+        if (ex != AGENTCTL_EXIT_SUCCESS)
+                return ex;
+
+        (void) agent_query_action(path, op, unit, (int) timeout * 1000, &a);
+        ex = action_exit(&a);
+        if (arg_json) {
+                printf("{\"operation\":");
+                json_write_string(stdout, verb);
+                printf(",\"account\":");
+                json_write_string(stdout, account);
+                printf(",\"unit\":");
+                json_write_string(stdout, unit);
+                printf(",\"status\":");
+                json_write_string(stdout, action_status_string(&a));
+                printf(",\"exit_code\":%i,\"result\":", ex);
+                json_write_string(stdout, a.result);
+                printf(",\"message\":");
+                json_write_string(stdout, a.message);
+                printf(",\"field\":");
+                json_write_string(stdout, a.field);
+                printf("}\n");
+        } else if (ex == AGENTCTL_EXIT_SUCCESS)
+                printf("%s %s/%s: %s\n", verb, account, unit, a.result ?: "done");
+        if (ex != AGENTCTL_EXIT_SUCCESS) {
+                if (asprintf(&what, "%s %s/%s", verb, account, unit) < 0)
+                        what = NULL;
+                report_action_failure(what ?: verb, account, &a);
+        }
+        return ex;
+}
+
+static int verb_reapply(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                {}
+        };
+        _cleanup_(agent_action_result_done) AgentActionResult a = {};
+        _cleanup_(agent_account_done) AgentAccount acct = {};
+        _cleanup_free_ char *path = NULL;
+        unsigned timeout = AGENT_ACTION_TIMEOUT_SEC_DEFAULT;
+        const char *name;
+        int c, r, ex;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_TIMEOUT:
+                        r = parse_timeout("reapply", optarg, &timeout);
+                        if (r != 0)
+                                return r;
+                        break;
+                default:
+                        if (common_option(c))
+                                break;
+                        return AGENTCTL_EXIT_USAGE;
+                }
+        r = parse_name_arg("reapply", argc, argv, &name);
+        if (r != 0)
+                return r;
+        ex = account_socket("reapply", name, &acct, &path);
+        if (ex != AGENTCTL_EXIT_SUCCESS)
+                return ex;
+
+        (void) agent_query_action(path, AGENT_OP_REAPPLY, NULL, (int) timeout * 1000, &a);
+        ex = action_exit(&a);
+        if (arg_json) {
+                printf("{\"operation\":\"reapply\",\"account\":");
+                json_write_string(stdout, name);
+                printf(",\"status\":");
+                json_write_string(stdout, action_status_string(&a));
+                printf(",\"exit_code\":%i,\"message\":", ex);
+                json_write_string(stdout, a.message);
+                json_strv("started", a.started);
+                json_strv("restarted", a.restarted);
+                json_strv("stopped", a.stopped);
+                json_strv("errors", a.errors);
+                printf("}\n");
+        } else if (ex == AGENTCTL_EXIT_SUCCESS) {
+                printf("reapply %s: %zu started, %zu restarted, %zu stopped, %zu errors\n", name,
+                       strv_length(a.started), strv_length(a.restarted), strv_length(a.stopped),
+                       strv_length(a.errors));
+                for (char **i = a.started; i && *i; i++)
+                        printf("  started %s\n", *i);
+                for (char **i = a.restarted; i && *i; i++)
+                        printf("  restarted %s\n", *i);
+                for (char **i = a.stopped; i && *i; i++)
+                        printf("  stopped %s\n", *i);
+                for (char **i = a.errors; i && *i; i++)
+                        printf("  error: %s\n", *i);
+        }
+        if (ex != AGENTCTL_EXIT_SUCCESS)
+                report_action_failure("reapply", name, &a);
+        return ex;
+}
+
+/* Whether the caller can read other users' journal entries: root, or a member of a group that
+ * journald gives read access to all journal files. unroot-admins alone does not. */
+static bool can_read_journal(uid_t account_uid) {
+        gid_t groups[NGROUPS_MAX];
+        int n;
+
+        if (geteuid() == 0 || getuid() == account_uid)
+                return true;
+        n = getgroups(ELEMENTSOF(groups), groups);
+        for (size_t k = 0; k < ELEMENTSOF(journal_groups); k++) {
+                struct group *g = getgrnam(journal_groups[k]);
+                if (!g)
+                        continue;
+                if (getegid() == g->gr_gid)
+                        return true;
+                for (int i = 0; i < n; i++)
+                        if (groups[i] == g->gr_gid)
+                                return true;
+        }
+        return false;
+}
+
+static int verb_logs(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "lines", required_argument, NULL, 'n' },
+                { "follow", no_argument, NULL, 'f' },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                {}
+        };
+        _cleanup_(agent_account_done) AgentAccount acct = {};
+        _cleanup_free_ char *account = NULL, *path = NULL;
+        char uidm[32], unitm[300], usrm[300], nbuf[16];
+        const char *unit = NULL, *lines = NULL;
+        const char *jargv[16];
+        bool follow = false;
+        size_t k = 0;
+        int c, r, ex;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "n:f", options, NULL)) >= 0)
+                switch (c) {
+                case 'n': {
+                        uint32_t v;
+                        if (safe_atou32(optarg, &v) < 0)
+                                return usage_error("logs: -n: '%s' is not a number of lines", optarg);
+                        (void) snprintf(nbuf, sizeof nbuf, "%u", v);
+                        lines = nbuf;
+                        break;
+                }
+                case 'f':
+                        follow = true;
+                        break;
+                default:
+                        if (common_option(c))
+                                break;
+                        return AGENTCTL_EXIT_USAGE;
+                }
+        r = parse_account_unit("logs", argc, argv, &account, &unit);
+        if (r != 0)
+                return r;
+        ex = account_socket("logs", account, &acct, &path);
+        if (ex != AGENTCTL_EXIT_SUCCESS)
+                return ex;
+        if (!can_read_journal(acct.uid)) {
+                fprintf(stderr, "agentctl: logs %s/%s: reading the journal of another account needs root or "
+                        "membership in group 'systemd-journal' (or 'adm'); membership in %s alone does not give "
+                        "journal access\n", account, unit, UNROOT_ADMINS_GROUP);
+                return AGENTCTL_EXIT_DENIED;
+        }
+
+        /* What `journalctl --user-unit` matches, but for the account's uid instead of the caller's:
+         * messages from the unit's processes (container output included: conmon runs in the unit's
+         * cgroup), and the user manager's messages about the unit. */
+        (void) snprintf(uidm, sizeof uidm, "_UID=%u", (unsigned) acct.uid);
+        (void) snprintf(unitm, sizeof unitm, "_SYSTEMD_USER_UNIT=%s", unit);
+        (void) snprintf(usrm, sizeof usrm, "USER_UNIT=%s", unit);
+        jargv[k++] = "journalctl";
+        jargv[k++] = "--no-pager";
+        if (arg_json)
+                jargv[k++] = "--output=json";
+        if (lines) {
+                jargv[k++] = "-n";
+                jargv[k++] = lines;
+        }
+        if (follow)
+                jargv[k++] = "--follow";
+        jargv[k++] = uidm;
+        jargv[k++] = unitm;
+        jargv[k++] = "+";
+        jargv[k++] = uidm;
+        jargv[k++] = usrm;
+        jargv[k] = NULL;
+        fflush(stdout);
+        execvp(secure_getenv("UNROOT_JOURNALCTL") ?: "journalctl", (char **) jargv);
+        fprintf(stderr, "agentctl: logs: cannot run journalctl: %s\n", strerror(errno));
+        return AGENTCTL_EXIT_FAILED;
 }
 
 static int run(int argc, char *argv[]) {

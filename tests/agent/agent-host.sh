@@ -335,6 +335,75 @@ check "helper unreachable: exit 5" test $rc = 5
 check "helper unreachable: says what to do" contains "$TMP/out" \
         "cannot reach unroot-helper at $UNROOT_HELPER_SOCKET (No such file or directory): is unroot-helper.socket enabled? (systemctl enable --now unroot-helper.socket)"
 
+# --- agentctl's unit verbs against an agent with units (fake user manager) -----------------------
+kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+unset UNROOT_HELPER_SOCKET
+mkdir -p "$TMP/rt2/systemd" "$TMP/home/ut-svc/.config/containers/systemd"
+printf '[Container]\nImage=localhost/web\n[Install]\nWantedBy=default.target\n' \
+        >"$TMP/home/ut-svc/.config/containers/systemd/web.container"
+chown -R ut-svc:ut-svc "$TMP/home/ut-svc/.config" "$TMP/rt2"
+: >"$TMP/calls"
+chmod 0666 "$TMP/calls"
+FAKE_MANAGER_LOG=$TMP/calls "$FAKE_MGR" "$TMP/rt2/systemd/private" running 2>"$TMP/mgr.err" &
+MGR_PID=$!
+for _ in $(seq 100); do [ -S "$TMP/rt2/systemd/private" ] && break; sleep 0.02; done
+setpriv --reuid=ut-svc --regid=ut-svc --init-groups env -i PATH=/usr/bin:/bin HOME="$TMP/home/ut-svc" \
+        XDG_RUNTIME_DIR="$TMP/rt2" "$AGENT" -v 2>"$TMP/agent.log" &
+AGENT_PID=$!
+for _ in $(seq 200); do grep -q "Applied:" "$TMP/agent.log" 2>/dev/null && break; sleep 0.05; done
+check "the agent renders and starts web.service" contains "$TMP/calls" "StartUnit web.service"
+
+"$CTL" --json status ut-svc >"$TMP/out" 2>&1; rc=$?
+check "status --json: exit 0" test $rc = 0
+check "status --json lists the unit with its source" grep -qE '"units":\[\{"name":"web.service","source":"[^"]*/web.container","load_state":' "$TMP/out"
+check "status --json has the podman version and pod shape fields" grep -qE '"podman_version":"[^"]+","pod_shape":"[^"]*","pod_shape_reason":' "$TMP/out"
+"$CTL" status ut-svc >"$TMP/out" 2>&1
+check "status: the units table" grep -qE "^ut-svc/web.service +[a-z]+ +[a-z]+ " "$TMP/out"
+
+"$CTL" restart ut-svc/web.service >"$TMP/out" 2>&1; rc=$?
+check "restart ACCOUNT/UNIT: exit 0 (got $rc)" test $rc = 0
+check "restart: says done" contains "$TMP/out" "restart ut-svc/web.service: done"
+check "restart: the manager got it" contains "$TMP/calls" "RestartUnit web.service"
+"$CTL" --json stop ut-svc/sshd.service >"$TMP/out" 2>&1; rc=$?
+check "stop of a unit the agent does not own: exit 4 (got $rc)" test $rc = 4
+check "stop of a foreign unit: JSON names the field" contains "$TMP/out" \
+        '{"operation":"stop","account":"ut-svc","unit":"sshd.service","status":"invalid","exit_code":4,"result":null,"message":"unit: '"'sshd.service'"' is not a unit unroot-agent generated for this account (see '"'agentctl status'"')","field":"unit"}'
+as ut-out "$CTL" start ut-svc/web.service >"$TMP/out" 2>&1; rc=$?
+check "an outsider's start is refused: exit 3 (got $rc)" test $rc = 3
+as ut-adm "$CTL" --json start ut-svc/web.service >"$TMP/out" 2>&1; rc=$?
+check "an unroot-admins member may start: exit 0 (got $rc)" test $rc = 0
+check "start --json" contains "$TMP/out" '{"operation":"start","account":"ut-svc","unit":"web.service","status":"ok","exit_code":0,"result":"done","message":null,"field":null}'
+"$CTL" --json reapply ut-svc >"$TMP/out" 2>&1; rc=$?
+check "reapply --json: exit 0 (got $rc)" test $rc = 0
+check "reapply --json: nothing to do" contains "$TMP/out" '{"operation":"reapply","account":"ut-svc","status":"ok","exit_code":0,"message":null,"started":[],"restarted":[],"stopped":[],"errors":[]}'
+for args in "start" "start ut-svc" "start ut-svc/" "start /web.service" "start ut-svc/web" "stop ut-svc/a/b.service" \
+            "restart ut-svc/web.service extra" "reapply" "logs ut-svc/web.service -n x" "start ut-svc/web.service --timeout 0"; do
+        # shellcheck disable=SC2086
+        "$CTL" $args >"$TMP/out" 2>&1; rc=$?
+        check "usage error '$args': exit 2 (got $rc)" test $rc = 2
+done
+"$CTL" start ut-out/web.service >"$TMP/out" 2>&1; rc=$?
+check "a unit of a non-enrolled user: exit 4 (got $rc)" test $rc = 4
+
+# logs: journalctl with the account's uid and unit (a stand-in prints its arguments).
+printf '#!/bin/sh\necho "journalctl $*"\n' >"$TMP/journalctl"
+chmod 0755 "$TMP/journalctl"
+UNROOT_JOURNALCTL=$TMP/journalctl "$CTL" logs ut-svc/web.service -n 5 >"$TMP/out" 2>&1; rc=$?
+check "logs as root: exit 0 (got $rc)" test $rc = 0
+check "logs: the unit's messages and the manager's about it, for the account's uid" contains "$TMP/out" \
+        "journalctl --no-pager -n 5 _UID=$SVC_UID _SYSTEMD_USER_UNIT=web.service + _UID=$SVC_UID USER_UNIT=web.service"
+UNROOT_JOURNALCTL=$TMP/journalctl "$CTL" --json logs ut-svc/web.service -f >"$TMP/out" 2>&1
+check "logs --json -f: journalctl --output=json --follow" contains "$TMP/out" "journalctl --no-pager --output=json --follow _UID=$SVC_UID"
+as ut-adm env UNROOT_JOURNALCTL="$TMP/journalctl" "$CTL" logs ut-svc/web.service >"$TMP/out" 2>&1; rc=$?
+check "logs as an unroot-admins member outside systemd-journal: exit 3 (got $rc)" test $rc = 3
+check "logs: says which group gives journal access" contains "$TMP/out" "needs root or membership in group 'systemd-journal'"
+groupadd -r systemd-journal 2>/dev/null || true
+usermod -aG systemd-journal ut-adm
+as ut-adm env UNROOT_JOURNALCTL="$TMP/journalctl" "$CTL" logs ut-svc/web.service >"$TMP/out" 2>&1; rc=$?
+check "logs as an admin in systemd-journal: exit 0 (got $rc)" test $rc = 0
+kill "$AGENT_PID" "$MGR_PID"; wait "$AGENT_PID" "$MGR_PID" 2>/dev/null; AGENT_PID=
+export UNROOT_HELPER_SOCKET=$TMP/helper.sock
+
 for args in "" "enroll" "enroll a b" "enroll a --subids x" "enroll a --subids 0" "enroll a --timeout -1" \
             "unenroll" "status a b" "frobnicate" "--bogus status" "enroll --purge a"; do
         # shellcheck disable=SC2086
@@ -342,7 +411,8 @@ for args in "" "enroll" "enroll a b" "enroll a --subids x" "enroll a --subids 0"
         check "usage error '$args': exit 2 (got $rc)" test $rc = 2
 done
 "$CTL" --help >"$TMP/out" 2>&1; rc=$?
-check "--help exits 0 and lists the verbs" test "$rc $(grep -c '^  \(enroll\|unenroll\|status\)' "$TMP/out")" = "0 3"
+check "--help exits 0 and lists the verbs" \
+        test "$rc $(grep -c '^  \(enroll\|unenroll\|status\|start\|stop\|restart\|reapply\|logs\) ' "$TMP/out")" = "0 8"
 
 echo "agent-host: $passed passed, $failed failed"
 [ "$failed" = 0 ]

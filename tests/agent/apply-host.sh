@@ -151,6 +151,13 @@ check "broken: nothing restarted or stopped" lacks "$CALLS" "Unit "
 cp "$TMP/web.good" "$SRC/web.container"
 check "fixed: applied" wait_applied $((n + 2))
 
+# A sibling appearing next to a missing search directory is not a change of the sources.
+n=$(applied)
+c1=$(ctx)
+touch "$ROOT/etc/containers/systemd/unrelated.conf"
+sleep 0.6
+check "a file next to a missing search dir: no apply" test "$(applied)" = "$n"
+
 # A directory that did not exist at start: /etc/containers/systemd/users/UID.
 n=$(applied)
 : >"$CALLS"

@@ -118,6 +118,60 @@ static AccountStatus sample(void) {
         };
 }
 
+static void test_units_json_and_table(void **state) {
+        AgentUnitInfo units[2] = {
+                { .name = (char *) "web.service", .source = (char *) "/h/.config/containers/systemd/web.container",
+                  .load_state = (char *) "loaded", .active_state = (char *) "active", .sub_state = (char *) "running",
+                  .health = (char *) "healthy", .since_usec = 0, .n_restarts = 2, .main_pid = 4242 },
+                { .name = (char *) "bad.service", .active_state = (char *) "failed", .sub_state = (char *) "failed",
+                  .translation_error = (char *) "converting \"bad.container\": no Image key specified",
+                  .apply_error = (char *) "start failed: job result 'failed'" },
+        };
+        char *errors[] = { (char *) "converting \"x.container\": \"tab\there\"", NULL };
+        AccountStatus s = sample();
+        char *buf = NULL;
+        size_t sz = 0;
+        FILE *f;
+
+        s.agent.units = units;
+        s.agent.n_units = 2;
+        s.agent.errors = errors;
+        s.agent.podman_version = (char *) "4.3.1 (podman --version)";
+        s.agent.pod_shape = (char *) "watch";
+        s.agent.pod_shape_reason = (char *) "the user manager refuses pod PID files";
+        s.agent.last_apply_usec = 1700000000000000ULL;
+
+        f = open_memstream(&buf, &sz);
+        agent_status_write_json(&s.agent, f);
+        fclose(f);
+        assert_string_equal(buf,
+                "{\"state\":\"answering\",\"version\":\"0.1.0\",\"manager_state\":\"running\",\"message\":null,"
+                "\"podman_version\":\"4.3.1 (podman --version)\",\"pod_shape\":\"watch\","
+                "\"pod_shape_reason\":\"the user manager refuses pod PID files\",\"last_apply_usec\":1700000000000000,"
+                "\"errors\":[\"converting \\\"x.container\\\": \\\"tab\\there\\\"\"],"
+                "\"units\":[{\"name\":\"web.service\",\"source\":\"/h/.config/containers/systemd/web.container\","
+                "\"load_state\":\"loaded\",\"active_state\":\"active\",\"sub_state\":\"running\",\"since_usec\":0,"
+                "\"n_restarts\":2,\"main_pid\":4242,\"health\":\"healthy\",\"translation_error\":null,\"apply_error\":null},"
+                "{\"name\":\"bad.service\",\"source\":null,\"load_state\":null,\"active_state\":\"failed\","
+                "\"sub_state\":\"failed\",\"since_usec\":0,\"n_restarts\":0,\"main_pid\":0,\"health\":null,"
+                "\"translation_error\":\"converting \\\"bad.container\\\": no Image key specified\","
+                "\"apply_error\":\"start failed: job result 'failed'\"}]}");
+        free(buf);
+
+        buf = NULL;
+        f = open_memstream(&buf, &sz);
+        assert_int_equal(units_print_table(&s, 1, f), 0);
+        fclose(f);
+        assert_string_equal(buf,
+                "\n"
+                "UNIT                      ACTIVE  SUB      SINCE  RESTARTS  HEALTH    PID  SOURCE                                       PROBLEM\n"
+                "container-db/web.service  active  running  -             2  healthy  4242  /h/.config/containers/systemd/web.container  -\n"
+                "container-db/bad.service  failed  failed   -             0  -           -  -                                            "
+                "converting \"bad.container\": no Image key specified; start failed: job result 'failed'\n"
+                "container-db: converting \"x.container\": \"tab here\"\n");
+        free(buf);
+}
+
 static void test_status_json(void **state) {
         AccountStatus s[2] = { sample(), { .name = (char *) "gone\"x", .found = false, .error = (char *) "no such user" } };
         char *buf = NULL;
@@ -131,7 +185,8 @@ static void test_status_json(void **state) {
                 "\"home\":\"/var/lib/unroot/container-db\",\"ranges_known\":true,"
                 "\"subuid\":{\"start\":100000,\"count\":65536},\"subgid\":{\"start\":100000,\"count\":65536},"
                 "\"ranges_error\":null,\"linger\":true,\"user_manager\":\"active\",\"agent\":{\"state\":\"answering\",\"version\":\"0.1.0\","
-                "\"manager_state\":\"running\",\"message\":null}},"
+                "\"manager_state\":\"running\",\"message\":null,\"podman_version\":null,\"pod_shape\":null,"
+                "\"pod_shape_reason\":null,\"last_apply_usec\":0,\"errors\":[],\"units\":[]}},"
                 "{\"name\":\"gone\\\"x\",\"found\":false,\"error\":\"no such user\"}]}\n");
         free(buf);
 
@@ -184,6 +239,7 @@ int main(void) {
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_range_format),
                 cmocka_unit_test(test_status_json),
+                cmocka_unit_test(test_units_json_and_table),
                 cmocka_unit_test(test_status_table),
                 cmocka_unit_test(test_agent_describe),
         };
