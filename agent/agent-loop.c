@@ -43,6 +43,8 @@ struct AgentLoop {
         size_t n_units;
         Strv errors;
         char *pod_shape, *pod_shape_reason;
+        bool pod_shape_decided;
+        int pod_shape_value;
         uint64_t last_apply_usec;
 
         /* The apply in progress. */
@@ -173,25 +175,71 @@ static void maybe_release(AgentLoop *l) {
                 l->release = NULL;
 }
 
+static void run_error(AgentLoop *l, const char *fmt, ...) _printf_(2, 3);
+
 /* ---- the pod shape ---- */
 
-/* The single call site of the pod shape decision (agent/pod-shape.h, by engineer h-pods): it
- * rewrites the plan's pod services into the shape the user manager accepts, between render_plan
- * and render_diff, and the status reports the decision. Until that lands, pods keep the stock
- * shape and the decision is reported as pending. */
-static int apply_pod_shape(AgentLoop *l, RenderPlan *plan) {
-        char *shape = strdup(""), *reason = strdup("not decided: this agent has no pod shape probe yet");
+static bool plan_has_pod(const RenderPlan *plan) {
+        for (size_t i = 0; i < plan->n; i++) {
+                const char *src = plan->entries[i].source;
+                size_t n = src ? strlen(src) : 0;
+                if (n > 4 && streq(src + n - 4, ".pod"))
+                        return true;
+        }
+        return false;
+}
 
-        if (!shape || !reason) {
-                free(shape);
-                free(reason);
+static int set_pod_shape(AgentLoop *l, const char *shape, const char *reason) {
+        char *s = strdup(shape), *r = strdup(reason);
+
+        if (!s || !r) {
+                free(s);
+                free(r);
                 return -ENOMEM;
         }
         free(l->pod_shape);
         free(l->pod_shape_reason);
-        l->pod_shape = shape;
-        l->pod_shape_reason = reason;
-        (void) plan;
+        l->pod_shape = s;
+        l->pod_shape_reason = r;
+        return 0;
+}
+
+/* The single call site of the pod shape (agent/pod-shape.h): decided at the first plan that has a
+ * pod, then every plan's pod services are rewritten into that shape before the diff, so a change
+ * of shape shows up as a changed unit and is restarted like any other change. */
+static int apply_pod_shape(AgentLoop *l, RenderPlan *plan) {
+        int r;
+
+        if (!l->o.pod_shape_decide || !l->o.pod_shape_rewrite)
+                return l->pod_shape ? 0 : set_pod_shape(l, "", "not decided: this agent has no pod shape probe");
+        if (!l->pod_shape_decided) {
+                _cleanup_free_ char *name = NULL, *reason = NULL;
+                int shape = 0;
+
+                if (!plan_has_pod(plan))
+                        return l->pod_shape ? 0 : set_pod_shape(l, "", "not decided yet: no pod units");
+                log_info("Deciding how to run pods (may probe once).");
+                r = l->o.pod_shape_decide(l->o.pod_shape_userdata, &shape, &name, &reason);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        run_error(l, "Cannot decide the pod shape, pods keep the stock shape: %s", strerror(-r));
+                        return set_pod_shape(l, "", reason ?: "not decided: the decision failed");
+                }
+                l->pod_shape_decided = true;
+                l->pod_shape_value = shape;
+                r = set_pod_shape(l, strempty(name), strempty(reason));
+                if (r < 0)
+                        return r;
+                log_info("Pod shape: %s (%s).", l->pod_shape, l->pod_shape_reason);
+        }
+        r = l->o.pod_shape_rewrite(plan, l->pod_shape_value);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                run_error(l, "Cannot rewrite the pod units into the %s shape: %s", l->pod_shape, strerror(-r));
+        else if (r > 0)
+                log_debug("%i pod unit(s) rewritten into the %s shape.", r, l->pod_shape);
         return 0;
 }
 
@@ -293,7 +341,6 @@ static int update_units(AgentLoop *l) {
 static void apply_next(AgentLoop *l);
 static void apply_begin(AgentLoop *l);
 
-static void run_error(AgentLoop *l, const char *fmt, ...) _printf_(2, 3);
 static void run_error(AgentLoop *l, const char *fmt, ...) {
         char *m = NULL;
         va_list ap;

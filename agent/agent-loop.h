@@ -22,6 +22,7 @@
 #include <systemd/sd-event.h>
 
 #include "agent-manager.h"
+#include "agent-render.h"
 #include "agent-request.h"
 #include "error.h"
 #include "strv.h"
@@ -37,6 +38,13 @@ typedef struct AgentLoopOptions {
         uint64_t debounce_usec;      /* 0: default */
         bool watch;                  /* inotify on the sources */
         const char *manager_address; /* override of the manager's address (tests); NULL: private socket, then user bus */
+        /* The pod shape (pod-shape.h), kept out of agent-core: decided once, at the first apply
+         * with a pod (it may block for a probe), then applied to every plan between render_plan
+         * and render_diff. NULL: pods keep the stock shape. decide returns the shape, its name
+         * and a one-line reason; rewrite returns the number of units rewritten or -errno. */
+        int (*pod_shape_decide)(void *userdata, int *ret_shape, char **ret_name, char **ret_reason);
+        int (*pod_shape_rewrite)(RenderPlan *plan, int shape);
+        void *pod_shape_userdata;
 } AgentLoopOptions;
 
 /* One generated service, as last rendered. */

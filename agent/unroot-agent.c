@@ -16,6 +16,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "pod-shape-probe.h"
 #include "quadlet.h"
 
 static const char *arg_socket = NULL;
@@ -180,6 +181,40 @@ static int podman_version(unsigned *ret, char **ret_text) {
         return *ret_text ? 0 : -ENOMEM;
 }
 
+typedef struct PodShapeContext {
+        const char *root, *home, *runtime_dir;
+} PodShapeContext;
+
+/* The pod shape decision for the apply loop: $UNROOT_POD_SHAPE, the cache in ~/.unroot, or a
+ * probe (blocking, once per systemd/podman version pair). */
+static int decide_pod_shape(void *userdata, int *ret_shape, char **ret_name, char **ret_reason) {
+        const PodShapeContext *c = userdata;
+        _cleanup_(pod_shape_decision_done) PodShapeDecision d = {};
+        _cleanup_free_ char *state = strdup_printf("%s/.unroot", c->home);
+        PodShapeProbeOptions o = {
+                .root = c->root,
+                .state_dir = state,
+                .runtime_dir = c->runtime_dir,
+        };
+        int r;
+
+        if (!state)
+                return -ENOMEM;
+        r = pod_shape_decide(&o, &d);
+        if (r < 0) {
+                *ret_reason = strdup_printf("%s: %s", POD_SHAPE_ENV, strerror(-r));
+                return r;
+        }
+        *ret_shape = d.shape;
+        *ret_name = strdup(pod_shape_to_string(d.shape));
+        *ret_reason = pod_shape_decision_describe(&d);
+        return *ret_name && *ret_reason ? 0 : -ENOMEM;
+}
+
+static int rewrite_pods(RenderPlan *plan, int shape) {
+        return pod_shape_rewrite_plan(plan, (PodShape) shape);
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_free_ char *pv_text = NULL;
@@ -216,6 +251,7 @@ static int run(int argc, char *argv[]) {
         (void) signal(SIGPIPE, SIG_IGN);
 
         home = getenv("HOME");
+        PodShapeContext psc = { .root = arg_root, .home = home, .runtime_dir = getenv("XDG_RUNTIME_DIR") };
         if (home && home[0] == '/') {
                 r = podman_version(&pv, &pv_text);
                 if (r < 0)
@@ -231,6 +267,9 @@ static int run(int argc, char *argv[]) {
                         .debounce_usec = arg_debounce_usec,
                         .watch = arg_watch,
                         .manager_address = arg_manager_address,
+                        .pod_shape_decide = decide_pod_shape,
+                        .pod_shape_rewrite = rewrite_pods,
+                        .pod_shape_userdata = &psc,
                 };
                 r = agent_loop_new(event, &o, &loop);
                 if (r < 0)

@@ -22,7 +22,7 @@ AGENT_PID= MGR_PID=
 cleanup() {
         [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
         [ -n "$MGR_PID" ] && kill "$MGR_PID" 2>/dev/null && wait "$MGR_PID" 2>/dev/null
-        rm -rf "$TMP"
+        [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 
@@ -77,7 +77,7 @@ HealthCmd=/bin/true
 WantedBy=default.target
 X
 
-HOME=$H XDG_RUNTIME_DIR=$RT "$AGENT" --socket "$TMP/agent.sock" --root "$ROOT" --podman-version 4.3 \
+UNROOT_POD_SHAPE=watch HOME=$H XDG_RUNTIME_DIR=$RT "$AGENT" --socket "$TMP/agent.sock" --root "$ROOT" --podman-version 4.3 \
         --manager-address "unix:path=$TMP/mgr.sock" -v 2>"$TMP/agent.log" &
 AGENT_PID=$!
 SOCK=$TMP/agent.sock
@@ -98,7 +98,7 @@ check "first apply: reload, then the volume before the container" \
 check "status lists web.service with its source" grep -qE "^unit=web.service active=[a-z]+ .* source=.*/web.container " "$TMP/out"
 check "status lists data-volume.service" grep -q "^unit=data-volume.service " "$TMP/out"
 check "status reports the podman version used" contains "$TMP/out" "podman_version=4.3 (--podman-version)"
-check "status reports the pod shape decision field" contains "$TMP/out" "pod_shape_reason="
+check "no pod yet: the pod shape is not decided" contains "$TMP/out" "pod_shape= pod_shape_reason=not decided yet: no pod units"
 check "status has no errors" lacks "$TMP/out" "error=converting"
 
 # Idle: no periodic wake-ups. voluntary_ctxt_switches counts every time the agent slept.
@@ -164,6 +164,21 @@ n=$(applied)
 mkdir -p "$ROOT/etc/containers/systemd/users/$(id -u)"
 printf '[Volume]\n' >"$ROOT/etc/containers/systemd/users/$(id -u)/extra.volume"
 check "new search dir: noticed" wait_for 10 grep -q "StartUnit extra-volume.service" "$CALLS"
+
+# A pod and a member: the shape is decided (forced here by $UNROOT_POD_SHAPE) and applied to the
+# pod unit before the diff; the pod starts before its member.
+n=$(applied)
+: >"$CALLS"
+printf '[Pod]\n' >"$TMP/app.pod"
+printf '[Container]\nImage=localhost/web\nPod=app.pod\n' >"$SRC/member.container"
+mv "$TMP/app.pod" "$SRC/app.pod"
+check "pod: applied" wait_for 10 grep -q "StartUnit member.service" "$CALLS"
+check "pod: the pod starts before its member" \
+        test "$(grep -o 'StartUnit [a-z-]*.service' "$CALLS" | tr '\n' ' ')" = "StartUnit app-pod.service StartUnit member.service "
+check "pod: the pod unit is in the watcher shape" contains "$UNITS/app-pod.service" "unroot-pod-watch"
+"$PROBE" "$SOCK" status >"$TMP/out" 2>&1
+check "pod: status reports the shape and why" grep -q "pod_shape=watch pod_shape_reason=.*UNROOT_POD_SHAPE" "$TMP/out"
+wait_applied $((n + 1))
 
 # Removal: stop first, then the files go, then the reload.
 wait_applied $((n + 1))

@@ -77,4 +77,77 @@ asuser "$NAME" systemctl --user start unroot-agent.socket
 out=$(cd /tmp && agentctl --json status "$NAME" 2>&1)
 case $out in *'"state":"answering"'*) pass "started again on demand by the socket" ;; *) fail "not answering after restart: $out" ;; esac
 
+section "the apply loop with a real container (agentctl status/restart/logs, edit, remove, idle)"
+check "busybox image in the account's store" tb_make_image "$NAME"
+SRC=$HOME_/.config/containers/systemd
+mkdir -p "$SRC"
+cat >"$SRC/web.container" <<'EOF'
+[Container]
+Image=localhost/bb:latest
+Exec=/bin/httpd -f -p 8080 -h /www
+PublishPort=127.0.0.1:18080:8080
+HealthCmd=/bin/true
+HealthInterval=3s
+[Install]
+WantedBy=default.target
+EOF
+chown -R "$NAME:" "$HOME_/.config"
+user_active() { runuser -u "$NAME" -- env XDG_RUNTIME_DIR=/run/user/$UID_ systemctl --user is-active "$1"; }
+export -f user_active
+export NAME UID_
+check "the agent renders web.service" wait_for 30 test -f "$HOME_/.config/systemd/user/web.service"
+check "the agent starts web.service" wait_for 120 user_active web.service
+check "[Install] WantedBy: the default.target.wants link" test -L "$HOME_/.config/systemd/user/default.target.wants/web.service"
+check "the published port answers from the host" wait_for 30 bash -c \
+        'exec 3<>/dev/tcp/127.0.0.1/18080 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && grep -q "hello from container httpd" <&3'
+check "agentctl status: web.service active, with its source" wait_for 30 bash -c \
+        "agentctl --json status $NAME | grep -q '\"name\":\"web.service\",\"source\":\"$SRC/web.container\",\"load_state\":\"loaded\",\"active_state\":\"active\"'"
+check "agentctl status: health 'healthy' (podman's health log)" wait_for 60 bash -c \
+        "agentctl --json status $NAME | grep -q '\"health\":\"healthy\"'"
+out=$(agentctl status "$NAME" 2>&1)
+echo "$out" | sed 's/^/    | /'
+check "agentctl status: the units table" bash -c "printf '%s\n' \"\$1\" | grep -qE '^$NAME/web.service +active +running '" _ "$out"
+check "agentctl status: the podman version used" bash -c "agentctl --json status $NAME | grep -qF '\"podman_version\":\"4.3.1 (podman --version)\"'"
+PID1=$(runuser -u "$NAME" -- env XDG_RUNTIME_DIR=/run/user/$UID_ systemctl --user show -P MainPID web.service)
+check "agentctl restart ACCOUNT/UNIT" agentctl restart "$NAME/web.service"
+PID2=$(runuser -u "$NAME" -- env XDG_RUNTIME_DIR=/run/user/$UID_ systemctl --user show -P MainPID web.service)
+check "restart: a new main PID ($PID1 -> $PID2)" test "$PID1" != "$PID2"
+check "alice (unroot-admins) may stop and start" bash -c \
+        "runuser -u alice -- agentctl stop $NAME/web.service && runuser -u alice -- agentctl start $NAME/web.service"
+check_fail "bob may not restart" runuser -u bob -- agentctl restart "$NAME/web.service"
+check_fail "a unit the agent did not generate is refused" agentctl stop "$NAME/unroot-agent.service"
+out=$(agentctl logs "$NAME/web.service" -n 50 2>&1)
+echo "$out" | tail -5 | sed 's/^/    | /'
+check "root: agentctl logs shows the unit's journal" bash -c "printf '%s\n' \"\$1\" | grep -q 'web.service'" _ "$out"
+check "root: agentctl --json logs is journal JSON" bash -c "agentctl --json logs $NAME/web.service -n 3 | head -1 | grep -q '\"__CURSOR\"'"
+check_fail "alice (unroot-admins, not systemd-journal): logs refused with the reason" \
+        runuser -u alice -- agentctl logs "$NAME/web.service" -n 5
+usermod -aG systemd-journal alice
+check "alice in systemd-journal: logs readable" bash -c "runuser -u alice -- agentctl logs $NAME/web.service -n 50 | grep -q web.service"
+gpasswd -d alice systemd-journal >/dev/null
+
+AGENT_PID=$(runuser -u "$NAME" -- env XDG_RUNTIME_DIR=/run/user/$UID_ systemctl --user show -P MainPID unroot-agent.service)
+sleep 5
+c1=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$AGENT_PID/status")
+sleep 60
+c2=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$AGENT_PID/status")
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
+echo "    | agent pid $AGENT_PID: voluntary context switches over 60 s idle: $c1 -> $c2; VmRSS ${rss} kB"
+check "idle 60 s with a health-checked container running: no agent wake-ups ($c1 -> $c2)" test "$c1" = "$c2"
+check "idle RSS ${rss} kB" test -n "$rss"
+
+echo "Environment=EDITED=1" >>"$SRC/web.container"
+check "edit: the unit file is rewritten" wait_for 30 grep -q EDITED=1 "$HOME_/.config/systemd/user/web.service"
+check "edit: web.service restarted, nothing else" wait_for 60 bash -c \
+        "journalctl --no-pager _UID=$UID_ | grep -q 'Applied: 0 started, 1 restarted, 0 stopped'"
+check "edit: web.service active again" wait_for 60 user_active web.service
+printf '[Container]\nExec=/bin/true\n' >"$SRC/broken.container"
+check "bad input: the status names the file and the reason" wait_for 30 bash -c \
+        "agentctl --json status $NAME | grep -qF 'converting \\\"broken.container\\\"'"
+check "bad input: web.service keeps running" user_active web.service
+rm -f "$SRC/web.container" "$SRC/broken.container"
+check "remove: the unit file is gone" wait_for 30 test ! -e "$HOME_/.config/systemd/user/web.service"
+check_fail "remove: web.service is stopped" user_active web.service
+journalctl --no-pager _UID=$UID_ | grep 'unroot-agent' | tail -12 | sed 's/^/    | /'
+
 summary
