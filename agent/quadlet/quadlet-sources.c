@@ -234,7 +234,8 @@ static int read_file(const char *path, char **ret, size_t *ret_len) {
         if (fd < 0)
                 return -errno;
         for (;;) {
-                if (!buf_reserve(&b, 4096))
+                /* grow only when little room is left: the read that sees EOF needs no more */
+                if (b.cap - b.n < 1024 && !buf_reserve(&b, 4096))
                         return -ENOMEM;
                 k = read(fd, b.s + b.n, b.cap - b.n - 1);
                 if (k < 0 && errno == EINTR)
