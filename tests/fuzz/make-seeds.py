@@ -6,32 +6,8 @@ import os, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 
-def varint(n):
-    n &= (1 << 64) - 1
-    out = b''
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-def key(field, wt):
-    return varint(field << 3 | wt)
-
-def vi(field, n):
-    return key(field, 0) + varint(n)
-
-def ld(field, data):
-    return key(field, 2) + varint(len(data)) + data
-
-def enroll(name, count=None, version=1, extra=b''):
-    inner = ld(1, name) + (vi(2, count) if count is not None else b'')
-    return vi(1, version) + ld(10, inner + extra)
-
-def unenroll(name, purge=False):
-    return vi(1, 1) + ld(11, ld(1, name) + vi(2, int(purge)))
+sys.path.insert(0, os.path.join(here, '..', 'hardening'))
+from helperproto import varint, key, vi, ld, enroll, unenroll  # the same hand-made encoder
 
 def write(target, name, data):
     d = os.path.join(here, 'corpus', target)
@@ -43,7 +19,7 @@ helper = {
     'enroll-ok': enroll(b'container-db'),
     'enroll-count': enroll(b'container-web', 131072),
     'enroll-interactive': vi(1, 1) + vi(2, 1) + ld(10, ld(1, b'svc')),
-    'unenroll': unenroll(b'container-db'),
+    'unenroll': unenroll(b'container-db', False),
     'unenroll-purge': unenroll(b'container-db', True),
     'empty': b'',
     'one-byte': b'\x08',

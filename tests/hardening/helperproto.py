@@ -21,8 +21,8 @@ def vi(f, n): return key(f, 0) + varint(n)
 def ld(f, d): return key(f, 2) + varint(len(d)) + d
 def enroll(name, count=None, version=1, extra=b''):
     return vi(1, version) + ld(10, ld(1, name) + (vi(2, count) if count is not None else b'') + extra)
-def unenroll(name):
-    return vi(1, 1) + ld(11, ld(1, name))
+def unenroll(name, purge=None):
+    return vi(1, 1) + ld(11, ld(1, name) + (vi(2, int(purge)) if purge is not None else b''))
 
 def decode(buf):
     out, i = {}, 0

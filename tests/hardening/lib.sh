@@ -4,7 +4,14 @@
 # unroot-helper started per connection by systemd-socket-activate --accept on a temporary tree.
 # Each connection runs $T/wrap, which execs the helper under the strace injection spec found in
 # $T/inject at that moment (empty: no strace), so one socket serves every kill point.
-# Callers set BUILD and SRC, and must have re-executed themselves in a mount namespace.
+# Callers set BUILD and SRC and source this with their arguments still in "$@": a caller that has not
+# re-executed itself in a namespace yet (UNROOT_HARD_INNER unset) is re-executed here in a private
+# mount namespace, as root only (exit 77 otherwise).
+
+if [ -z "${UNROOT_HARD_INNER:-}" ]; then
+        [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (private mount namespace, polkitd, the real helper)"; exit 77; }
+        exec env UNROOT_HARD_INNER=1 unshare --mount --propagation private "$0" "$@"
+fi
 
 PASS=0 FAIL=0
 pass() { PASS=$((PASS+1)); [ -n "${QUIET_PASS:-}" ] || echo "PASS: $*"; }
