@@ -7,7 +7,8 @@
 #  2. 32 parallel enrolls of different names, while an admin's `useradd --prefix` and
 #     `usermod --prefix --add-subuids` loop on the same tree: every account once, unique uids and
 #     gids, pairwise-disjoint subuid and subgid ranges, every file still parses (fields per line).
-# The admin race runs only with the third argument `admin` (a separate test in meson.build).
+# The admin race, and stale/live per-file locks left by other programs, run only with the third
+# argument `admin` (a separate test in meson.build).
 # usage: concurrency.sh BUILD_DIR SOURCE_DIR [admin]
 set -u
 BUILD=$(cd "${1:?build dir}" && pwd)
@@ -118,4 +119,25 @@ if [ -n "$ADMIN" ]; then
         [ -s "$T/admin.users" ] || fail "admin: no useradd succeeded at all ($(tail -2 "$T/useradd.log"))"
 fi
 wellformed "different names + admin race"
+
+# shadow's per-file locks left by others (helper-anchors.md §5.3): a dead pid's lock (and its
+# "<file>.<pid>") is taken over; a live process's lock makes the helper give up after its 15 s
+# timeout with a busy reply naming the lock and the pid, leaving that lock alone and /etc unchanged.
+[ "${3:-}" = admin ] || { finish; exit; }
+sh -c 'exit 0' & dead=$!; wait "$dead"
+printf '%s\0' "$dead" > "$R/etc/passwd.lock"; printf '%s\0' "$dead" > "$R/etc/passwd.$dead"
+"$AGENTCTL" --no-ask-password enroll --no-wait container-stale >"$T/out" 2>&1 && grep -q '^container-stale:' "$R/etc/passwd" &&
+        pass "a stale passwd.lock (dead pid $dead) is taken over" || fail "stale lock: $(head -2 "$T/out")"
+[ -z "$(cd "$R/etc" && ls -A | grep -E '\.(lock|[0-9]+)$' | grep -vx .pwd.lock)" ] && pass "  and no lock file is left" || fail "  left: $(ls -A "$R/etc")"
+sleep 60 & live=$!
+printf '%s\0' "$live" > "$R/etc/group.lock"
+sum=$(cd "$R/etc" && cat passwd group shadow gshadow subuid subgid | sha256sum)
+t0=$SECONDS
+"$AGENTCTL" --no-ask-password enroll --no-wait container-live >"$T/out" 2>&1; rc=$?
+echo "    | $(head -1 "$T/out") ($((SECONDS - t0)) s)"
+[ $rc != 0 ] && grep -q "busy" "$T/out" && grep -q "group.lock" "$T/out" && grep -q "pid $live" "$T/out" &&
+        pass "a live process's group.lock: busy after $((SECONDS - t0)) s, naming the lock and pid $live" || fail "live lock: rc $rc: $(head -2 "$T/out")"
+[ "$(cat "$R/etc/group.lock" | tr -d '\0')" = "$live" ] && pass "  its lock is left alone" || fail "  the live process's lock was touched"
+[ "$(cd "$R/etc" && cat passwd group shadow gshadow subuid subgid | sha256sum)" = "$sum" ] && pass "  /etc unchanged" || fail "  /etc changed"
+kill "$live"; wait "$live" 2>/dev/null; rm -f "$R/etc/group.lock"
 finish

@@ -111,7 +111,10 @@ if [ -z "\$spec" ]; then exec "$HELPER" --root="$R"; fi
 exec strace -D -f -o "$T/strace.log" -e trace=\${spec%%:*} -e inject=\$spec "$HELPER" --root="$R"
 WRAP
         chmod 755 "$T/wrap"
-        systemd-socket-activate --seqpacket --accept -l "$SOCK" -E DBUS_SYSTEM_BUS_ADDRESS "$T/wrap" >>"$T/helper.log" 2>&1 &
+        # the sanitizer settings pass through, so that a sanitizer build of the helper can be run here
+        local pass_env=(-E DBUS_SYSTEM_BUS_ADDRESS) v
+        for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do [ -n "${!v:-}" ] && pass_env+=(-E "$v"); done
+        systemd-socket-activate --seqpacket --accept -l "$SOCK" "${pass_env[@]}" "$T/wrap" >>"$T/helper.log" 2>&1 &
         PIDS+=($!)
         for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
         chmod 666 "$SOCK"
