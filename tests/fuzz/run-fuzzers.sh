@@ -32,16 +32,23 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' |
         echo "SKIP: clang has no libFuzzer (-fsanitize=fuzzer)"; exit 77
 fi
 if [ ! -f "$build/build.ninja" ]; then
-        CC=clang meson setup "$build" "$src" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+        # Warnings are the werror gcc build's business; here clang's -Wformat-nonliteral (part of
+        # -Wformat=2, which gcc does not apply to va_list wrappers) must not keep a target from
+        # being fuzzed.
+        CC=clang meson setup "$build" "$src" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+                -Dc_args=-Wno-error=format-nonliteral >/dev/null
 fi
-paths=()
-for t in "${targets[@]}"; do paths+=("$(target_dir "$t")/$t"); done
-nice ninja -C "$build" "${paths[@]}" >/dev/null
 
+mkdir -p "$out"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 failed=0 total=0
 for t in "${targets[@]}"; do
+        # one target that does not build fails alone; the others are still fuzzed
+        if ! nice ninja -C "$build" "$(target_dir "$t")/$t" >"$out/build-$t.log" 2>&1; then
+                echo "$t: does not build:"; grep -m5 -E 'error|FAILED' "$out/build-$t.log"
+                failed=1; continue
+        fi
         mkdir -p "$out/$t/corpus" "$out/$t/artifacts"
         start=$(date +%s)
         rc=0
