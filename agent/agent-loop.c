@@ -356,6 +356,17 @@ static void run_error(AgentLoop *l, const char *fmt, ...) {
         strv_consume(&l->errors, m);
 }
 
+/* Drops what belongs to one apply run. */
+static void apply_state_done(AgentLoop *l) {
+        render_plan_done(&l->plan);
+        render_diff_done(&l->diff);
+        apply_actions_done(&l->actions);
+        strv_done(&l->started);
+        strv_done(&l->restarted);
+        strv_done(&l->stopped);
+        strv_done(&l->run_errors);
+}
+
 static void apply_finish(AgentLoop *l) {
         ApplyReport rep = {
                 .started = &l->started,
@@ -378,13 +389,7 @@ static void apply_finish(AgentLoop *l) {
                 free(w);
                 w = next;
         }
-        render_plan_done(&l->plan);
-        render_diff_done(&l->diff);
-        apply_actions_done(&l->actions);
-        strv_done(&l->started);
-        strv_done(&l->restarted);
-        strv_done(&l->stopped);
-        strv_done(&l->run_errors);
+        apply_state_done(l);
         l->running = false;
         if (l->again)
                 apply_begin(l);
@@ -836,13 +841,7 @@ AgentLoop *agent_loop_free(AgentLoop *l) {
         strv_done(&l->errors);
         free(l->pod_shape);
         free(l->pod_shape_reason);
-        render_plan_done(&l->plan);
-        render_diff_done(&l->diff);
-        apply_actions_done(&l->actions);
-        strv_done(&l->started);
-        strv_done(&l->restarted);
-        strv_done(&l->stopped);
-        strv_done(&l->run_errors);
+        apply_state_done(l);
         free(l->unitdir);
         sd_event_unref(l->event);
         free(l);

@@ -572,13 +572,31 @@ static int parse_account_unit(const char *verb, int argc, char *argv[], char **r
         return 0;
 }
 
-static int parse_timeout(const char *verb, const char *arg, unsigned *ret) {
+/* The options of the verbs that wait for the agent: --timeout SEC and the common ones. */
+static int parse_timeout_options(const char *verb, int argc, char *argv[], unsigned *ret) {
+        static const struct option options[] = {
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                {}
+        };
         uint32_t t;
+        int c;
 
-        if (safe_atou32(arg, &t) < 0 || t == 0 || t > AGENT_WAIT_MAX_SEC)
-                return usage_error("%s: --timeout: '%s' is not a number of seconds from 1 to %u", verb, arg,
-                                   AGENT_WAIT_MAX_SEC);
-        *ret = t;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_TIMEOUT:
+                        if (safe_atou32(optarg, &t) < 0 || t == 0 || t > AGENT_WAIT_MAX_SEC)
+                                return usage_error("%s: --timeout: '%s' is not a number of seconds from 1 to %u",
+                                                   verb, optarg, AGENT_WAIT_MAX_SEC);
+                        *ret = t;
+                        break;
+                default:
+                        if (common_option(c))
+                                break;
+                        return AGENTCTL_EXIT_USAGE;
+                }
         return 0;
 }
 
@@ -648,33 +666,17 @@ static void report_action_failure(const char *what, const char *account, const A
 }
 
 static int verb_unit_action(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "timeout", required_argument, NULL, ARG_TIMEOUT },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
-                {}
-        };
         _cleanup_(agent_action_result_done) AgentActionResult a = {};
         _cleanup_(agent_account_done) AgentAccount acct = {};
         _cleanup_free_ char *account = NULL, *path = NULL, *what = NULL;
         const char *verb = argv[0], *unit = NULL;
         unsigned timeout = AGENT_ACTION_TIMEOUT_SEC_DEFAULT;
         AgentOp op = streq(verb, "start") ? AGENT_OP_START : streq(verb, "stop") ? AGENT_OP_STOP : AGENT_OP_RESTART;
-        int c, r, ex;
+        int r, ex;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
-                switch (c) {
-                case ARG_TIMEOUT:
-                        r = parse_timeout(verb, optarg, &timeout);
-                        if (r != 0)
-                                return r;
-                        break;
-                default:
-                        if (common_option(c))
-                                break;
-                        return AGENTCTL_EXIT_USAGE;
-                }
+        r = parse_timeout_options(verb, argc, argv, &timeout);
+        if (r != 0)
+                return r;
         r = parse_account_unit(verb, argc, argv, &account, &unit);
         if (r != 0)
                 return r;
@@ -711,32 +713,16 @@ static int verb_unit_action(int argc, char *argv[]) {
 }
 
 static int verb_reapply(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "timeout", required_argument, NULL, ARG_TIMEOUT },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
-                {}
-        };
         _cleanup_(agent_action_result_done) AgentActionResult a = {};
         _cleanup_(agent_account_done) AgentAccount acct = {};
         _cleanup_free_ char *path = NULL;
         unsigned timeout = AGENT_ACTION_TIMEOUT_SEC_DEFAULT;
         const char *name;
-        int c, r, ex;
+        int r, ex;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
-                switch (c) {
-                case ARG_TIMEOUT:
-                        r = parse_timeout("reapply", optarg, &timeout);
-                        if (r != 0)
-                                return r;
-                        break;
-                default:
-                        if (common_option(c))
-                                break;
-                        return AGENTCTL_EXIT_USAGE;
-                }
+        r = parse_timeout_options("reapply", argc, argv, &timeout);
+        if (r != 0)
+                return r;
         r = parse_name_arg("reapply", argc, argv, &name);
         if (r != 0)
                 return r;
