@@ -4,7 +4,9 @@
 #  - allocator: unroot's subuid allocator vs shadow's usermod on 10,000 existing ranges (host);
 #  - quadlet: the whole podman corpus through unroot-quadlet vs podman 5.4.2's generator (host);
 #  - enroll: 50 × agentctl enroll vs useradd + usermod --add-subuids/--add-subgids + loginctl
-#    enable-linger, in the booted test bed (real logind and polkit).
+#    enable-linger, in the booted test bed (real logind and polkit);
+#  - agent idle: unroot-agent's RSS and wake-ups over 60 s vs a resident `podman system service`
+#    in the same user manager (test bed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/install-deps.sh
@@ -21,3 +23,5 @@ else
 fi
 echo "=== enroll (test bed) ==="
 tests/e2e/run-e2e.sh build . bench/enroll/bench-enroll.sh
+echo "=== agent idle: unroot-agent vs a resident podman system service, RSS and wake-ups (test bed) ==="
+tests/e2e/run-e2e.sh build . bench/agent/bench-agent-idle.sh

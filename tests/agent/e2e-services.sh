@@ -303,4 +303,11 @@ fi
 out=$(cd /tmp && runuser -u alice -- agentctl --json status $ACC 2>&1)
 case $out in *'"state":"answering"'*) pass "alice (unroot-admins) answered" ;; *) fail "alice not answered: $(echo "$out" | head -c 300)" ;; esac
 
+# The agent idle benchmark (bench/agent/bench-agent-idle.sh) when it is in the payload: same boot,
+# its own account; its figures are reported here, its checks are not counted in this summary.
+if [ -f ./bench-agent-idle.sh ]; then
+        section "bench: agent idle (bench/agent/bench-agent-idle.sh, not counted here)"
+        bash ./bench-agent-idle.sh 2>&1 | sed 's/^/    b| /'
+fi
+
 summary
