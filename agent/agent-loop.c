@@ -13,6 +13,7 @@
 #include "agent-health.h"
 #include "agent-loop.h"
 #include "agent-render.h"
+#include "agent-trim.h"
 #include "agent-watch.h"
 #include "log.h"
 #include "macro.h"
@@ -160,16 +161,19 @@ static int on_release(sd_event_source *s, void *userdata) {
                 return 0;
         /* Closed while idle: the manager sends every unit's changes to a private connection, and
          * an idle agent must not wake up for them. */
-        l->manager = manager_free(l->manager);
-        l->bus = sd_bus_flush_close_unref(l->bus);
-        log_debug("Idle: closed the connection to the user manager.");
+        if (l->manager) {
+                l->manager = manager_free(l->manager);
+                l->bus = sd_bus_flush_close_unref(l->bus);
+                log_debug("Idle: closed the connection to the user manager.");
+        }
+        (void) trim_text_pages();
         return 0;
 }
 
 /* From inside manager callbacks the manager may not be freed (and still counts the call being
  * reported): release from a deferred event, which checks again. */
 static void maybe_release(AgentLoop *l) {
-        if (!l->manager || l->release || l->running || l->n_ops > 0)
+        if (l->release || l->running || l->n_ops > 0)
                 return;
         if (sd_event_add_defer(l->event, &l->release, on_release, l) < 0)
                 l->release = NULL;

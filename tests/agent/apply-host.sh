@@ -109,6 +109,12 @@ sleep 3
 c2=$(ctx)
 check "idle for 3 s: no wake-ups ($c1 -> $c2 voluntary context switches)" test "$c1" = "$c2"
 check "idle: the connection to the manager was closed" contains "$TMP/agent.log" "Idle: closed the connection"
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status")
+if ldd "$AGENT" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+        echo "# idle VmRSS ${rss} kB (sanitizer build: not checked)"
+else
+        check "idle VmRSS ${rss} kB <= 2048 kB (clean text pages returned while idle)" test "$rss" -le 2048
+fi
 
 # Edit: only web.service restarts.
 : >"$CALLS"

@@ -13,6 +13,7 @@
 #include "agent-apply.h"
 #include "agent-health.h"
 #include "agent-request.h"
+#include "agent-trim.h"
 #include "agent-watch.h"
 #include "agent.pb-c.h"
 
@@ -180,6 +181,26 @@ static void test_requests(void **state) {
         }
 }
 
+static void test_trim_maps_line(void **state) {
+        unsigned long a = 0, b = 0;
+
+        assert_int_equal(trim_maps_line("7f0000000000-7f0000010000 r-xp 00028000 08:01 1234    /usr/lib/libc.so.6\n",
+                                        &a, &b), 1);
+        assert_int_equal(a, 0x7f0000000000UL);
+        assert_int_equal(b, 0x7f0000010000UL);
+        assert_int_equal(trim_maps_line("7f0000000000-7f0000010000 r--p 00000000 08:01 1234    /usr/lib/libc.so.6\n",
+                                        &a, &b), 1);
+        /* writable, shared, anonymous, special */
+        assert_int_equal(trim_maps_line("7f0000000000-7f0000010000 rw-p 00000000 08:01 1234    /usr/lib/libc.so.6\n",
+                                        &a, &b), 0);
+        assert_int_equal(trim_maps_line("7f0000000000-7f0000010000 r-xs 00000000 08:01 1234    /dev/shm/x\n", &a, &b), 0);
+        assert_int_equal(trim_maps_line("7f0000000000-7f0000010000 r--p 00000000 00:00 0 \n", &a, &b), 0);
+        assert_int_equal(trim_maps_line("7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0       [vdso]\n", &a, &b), 0);
+        assert_int_equal(trim_maps_line("Rss:                   4 kB\n", &a, &b), 0);
+        /* and the real thing runs without harm */
+        assert_true(trim_text_pages() >= 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_actions_from_diff),
@@ -189,6 +210,7 @@ int main(void) {
                 cmocka_unit_test(test_health_parse),
                 cmocka_unit_test(test_unit_name_check),
                 cmocka_unit_test(test_requests),
+                cmocka_unit_test(test_trim_maps_line),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
