@@ -195,3 +195,16 @@ int helper_exchange(int fd, const Unroot__Helper__HelperRequest *req, int timeou
                 return r;
         return helper_reply_decode(buf, len, h);
 }
+
+void helper_shift_request(Unroot__Helper__HelperRequest *req, Unroot__Helper__ShiftRequest *sr, const char *account,
+                          const char *path, bool rollback) {
+        sr->account.data = (uint8_t *) account;
+        sr->account.len = strlen(account);
+        sr->path.data = (uint8_t *) path;
+        sr->path.len = strlen(path);
+        sr->has_rollback = true;
+        sr->rollback = rollback;
+        req->version = 1;
+        req->op_case = UNROOT__HELPER__HELPER_REQUEST__OP_SHIFT;
+        req->shift = sr;
+}

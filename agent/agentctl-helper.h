@@ -50,5 +50,10 @@ void helper_reply_holder_done(HelperReplyHolder *h);
 
 /* Sends req over fd and receives the reply (timeout_ms, -1 forever), decoded strictly into h. */
 int helper_exchange(int fd, const Unroot__Helper__HelperRequest *req, int timeout_ms, HelperReplyHolder *h);
+/* Fills req and sr (both initialised by the caller, sr must outlive req) with a shift request:
+ * ownership shift of path to account, or its rollback. The strings are not copied. */
+void helper_shift_request(Unroot__Helper__HelperRequest *req, Unroot__Helper__ShiftRequest *sr, const char *account,
+                          const char *path, bool rollback);
+
 /* Decodes one reply datagram strictly (used by helper_exchange and the tests). */
 int helper_reply_decode(const uint8_t *buf, size_t len, HelperReplyHolder *h);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -63,6 +64,7 @@ static int verb_status(int argc, char *argv[]);
 static int verb_unit_action(int argc, char *argv[]);
 static int verb_reapply(int argc, char *argv[]);
 static int verb_logs(int argc, char *argv[]);
+static int verb_shift(int argc, char *argv[]);
 
 /* Like crun's commands[]: name, handler, one-line synopsis for --help. */
 static const Verb verbs[] = {
@@ -74,6 +76,7 @@ static const Verb verbs[] = {
         { "restart", verb_unit_action, "restart NAME/UNIT [--timeout SEC]" },
         { "reapply", verb_reapply, "reapply NAME [--timeout SEC]" },
         { "logs", verb_logs, "logs NAME/UNIT [-n N] [-f]" },
+        { "shift", verb_shift, "shift NAME PATH [--rollback]   (ownership shift of a root container's data; used by migrate)" },
 };
 
 static void help(void) {
@@ -112,6 +115,7 @@ enum {
         ARG_NO_WAIT,
         ARG_TIMEOUT,
         ARG_PURGE,
+        ARG_ROLLBACK,
 };
 
 /* Journal readers besides root (journald's file ACLs on Debian 12 and upstream). */
@@ -444,6 +448,70 @@ static int verb_unenroll(int argc, char *argv[]) {
         }
         if (ex != AGENTCTL_EXIT_SUCCESS)
                 report_failure("unenroll", name, h.reply);
+        return ex;
+}
+
+static int verb_shift(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "rollback", no_argument, NULL, ARG_ROLLBACK },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                {}
+        };
+        Unroot__Helper__HelperRequest req = UNROOT__HELPER__HELPER_REQUEST__INIT;
+        Unroot__Helper__ShiftRequest sr = UNROOT__HELPER__SHIFT_REQUEST__INIT;
+        _cleanup_(helper_reply_holder_done) HelperReplyHolder h = {};
+        bool rollback = false;
+        int c, ex;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_ROLLBACK:
+                        rollback = true;
+                        break;
+                default:
+                        if (common_option(c))
+                                break;
+                        return AGENTCTL_EXIT_USAGE;
+                }
+        if (optind + 2 != argc)
+                return usage_error("shift: expected NAME PATH");
+
+        helper_shift_request(&req, &sr, argv[optind], argv[optind + 1], rollback);
+        ex = call_helper(&req, &h);
+        if (ex != AGENTCTL_EXIT_SUCCESS)
+                return ex;
+        ex = helper_status_to_exit(h.reply->status);
+
+        const Unroot__Helper__ShiftReply *s =
+                h.reply->result_case == UNROOT__HELPER__HELPER_REPLY__RESULT_SHIFT ? h.reply->shift : NULL;
+        if (arg_json) {
+                json_begin_reply("shift", argv[optind], h.reply, ex);
+                printf(",\"shift\":");
+                if (s) {
+                        printf("{\"path\":");
+                        json_write_string(stdout, s->path);
+                        printf(",\"journal\":");
+                        json_write_string(stdout, s->journal);
+                        printf(",\"rollback\":%s,\"scanned\":%" PRIu64 ",\"changed\":%" PRIu64 ",\"unchanged\":%" PRIu64
+                               ",\"skipped\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"mismatched\":%" PRIu64 "}",
+                               s->rollback ? "true" : "false", s->scanned, s->changed, s->unchanged, s->skipped,
+                               s->failed, s->mismatched);
+                } else
+                        printf("null");
+                printf("}\n");
+        } else {
+                printf("%s '%s' %s: %s\n", rollback ? "rollback of" : "shift of", argv[optind + 1], argv[optind],
+                       helper_status_to_string(h.reply->status));
+                print_changes(h.reply);
+                if (s)
+                        printf("scanned %" PRIu64 ", changed %" PRIu64 ", unchanged %" PRIu64 ", skipped %" PRIu64
+                               ", failed %" PRIu64 ", mismatched %" PRIu64 "\n", s->scanned, s->changed, s->unchanged,
+                               s->skipped, s->failed, s->mismatched);
+        }
+        if (ex != AGENTCTL_EXIT_SUCCESS)
+                report_failure("shift", argv[optind], h.reply);
         return ex;
 }
 

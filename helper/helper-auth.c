@@ -8,6 +8,7 @@
 static const char *const op_actions[_HELPER_OP_MAX] = {
         [HELPER_OP_ENROLL] = "org.unroot.helper.enroll",
         [HELPER_OP_UNENROLL] = "org.unroot.helper.unenroll",
+        [HELPER_OP_SHIFT] = "org.unroot.helper.shift",
 };
 
 const char *helper_op_action(HelperOp op) {
@@ -33,6 +34,12 @@ void helper_details_build(const HelperRequest *req, HelperDetails *ret) {
         case HELPER_OP_UNENROLL:
                 ret->kv[i++] = "unroot.purge";
                 ret->kv[i++] = req->purge ? "true" : "false";
+                break;
+        case HELPER_OP_SHIFT:
+                ret->kv[i++] = "unroot.path";
+                ret->kv[i++] = req->path;
+                ret->kv[i++] = "unroot.rollback";
+                ret->kv[i++] = req->rollback ? "true" : "false";
                 break;
         default:
                 break;

@@ -11,11 +11,15 @@
 /* CAP_CHOWN: owners of new account files (temp files) and homes.
  * CAP_FOWNER: modes of inodes the helper does not own (a home after it was handed over).
  * CAP_DAC_OVERRIDE: only for purge, which removes the account's own 0700 trees.
+ * shift: CAP_DAC_READ_SEARCH to walk directories of any owner, CAP_SETFCAP to rewrite
+ * security.capability, CAP_FSETID to restore setuid/setgid modes on rollback.
  * No CAP_SYS_ADMIN: logind honours root through polkit. Writing root-owned /etc files as uid 0
  * needs no capability at all. */
-static const cap_value_t helper_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE };
+static const cap_value_t helper_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_SETFCAP,
+                                           CAP_FSETID };
 static const cap_value_t enroll_caps[] = { CAP_CHOWN, CAP_FOWNER };
 static const cap_value_t purge_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE };
+static const cap_value_t shift_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_READ_SEARCH, CAP_SETFCAP, CAP_FSETID };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cap_t, cap_free);
 
@@ -60,7 +64,9 @@ int caps_drop_to_helper_set(void) {
 int caps_drop_for_op(HelperOp op, bool purge) {
         int r;
 
-        if (op == HELPER_OP_UNENROLL && purge)
+        if (op == HELPER_OP_SHIFT)
+                r = caps_keep(shift_caps, ELEMENTSOF(shift_caps));
+        else if (op == HELPER_OP_UNENROLL && purge)
                 r = caps_keep(purge_caps, ELEMENTSOF(purge_caps));
         else
                 r = caps_keep(enroll_caps, ELEMENTSOF(enroll_caps));

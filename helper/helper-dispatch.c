@@ -94,6 +94,7 @@ static int send_reply(int fd, const Peer *peer, const char *action, const char *
         Unroot__Helper__HelperReply reply = UNROOT__HELPER__HELPER_REPLY__INIT;
         Unroot__Helper__EnrollReply enroll = UNROOT__HELPER__ENROLL_REPLY__INIT;
         Unroot__Helper__UnenrollReply unenroll = UNROOT__HELPER__UNENROLL_REPLY__INIT;
+        Unroot__Helper__ShiftReply shift = UNROOT__HELPER__SHIFT_REPLY__INIT;
         int k;
 
         if (r < 0) {
@@ -129,6 +130,23 @@ static int send_reply(int fd, const Peer *peer, const char *action, const char *
                 unenroll.purged = res->purged;
                 reply.result_case = UNROOT__HELPER__HELPER_REPLY__RESULT_UNENROLL;
                 reply.unenroll = &unenroll;
+        }
+        /* A shift that stopped part way still says how far it got. */
+        if (req && res && req->op == HELPER_OP_SHIFT && res->shift_journal) {
+                shift.account = (char *) req->name;
+                shift.path = (char *) req->path;
+                shift.rollback = req->rollback;
+                shift.journal = res->shift_journal;
+                shift.scanned = res->shift.scanned;
+                shift.changed = res->shift.changed;
+                shift.unchanged = res->shift.unchanged;
+                shift.skipped = res->shift.skipped;
+                shift.failed = res->shift.failed;
+                shift.mismatched = res->shift.mismatched;
+                reply.result_case = UNROOT__HELPER__HELPER_REPLY__RESULT_SHIFT;
+                reply.shift = &shift;
+                reply.n_changes = res->changes.n;
+                reply.changes = res->changes.items;
         }
 
         audit_log(peer, action ?: "none", target ?: "", result_word(reply.status), r < 0 ? reply.message : NULL);
@@ -206,7 +224,7 @@ int helper_handle_connection(const HelperContext *ctx, const Authorizer *auth, i
         }
 
         if (geteuid() == 0) {
-                r = caps_drop_for_op(req.op, req.purge);
+                r = caps_drop_for_op(req.op, req.op == HELPER_OP_UNENROLL && req.purge);
                 if (r < 0) {
                         (void) error_set(&e, r, "", "cannot drop capabilities: %s", strerror(-r));
                         return send_reply(fd, &peer, action, req.name, r, &e, &req, NULL);
@@ -219,6 +237,9 @@ int helper_handle_connection(const HelperContext *ctx, const Authorizer *auth, i
                 break;
         case HELPER_OP_UNENROLL:
                 r = op_unenroll(ctx, &req, &res, &e);
+                break;
+        case HELPER_OP_SHIFT:
+                r = op_shift(ctx, &req, &res, &e);
                 break;
         default:
                 r = error_set(&e, -EINVAL, "op", "unknown operation");

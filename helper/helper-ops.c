@@ -13,6 +13,7 @@
 
 void op_result_done(OpResult *r) {
         change_list_done(&r->changes);
+        free(r->shift_journal);
         account_info_done(&r->info);
 }
 

@@ -5,6 +5,7 @@
 
 #include "accounts.h"
 #include "helper-request.h"
+#include "shift-walk.h"
 
 typedef struct HelperContext {
         const char *root;     /* NULL: the live system */
@@ -20,10 +21,14 @@ typedef struct OpResult {
         AccountInfo info;
         bool linger;
         bool purged;
+        ShiftStats shift;     /* shift */
+        char *shift_journal;  /* shift */
 } OpResult;
 
 void op_result_done(OpResult *r);
 
 /* 0 unchanged, 1 changed, <0 error with e filled. */
 int op_enroll(const HelperContext *ctx, const HelperRequest *req, OpResult *res, ErrorInfo *e);
+/* helper-shift.c */
+int op_shift(const HelperContext *ctx, const HelperRequest *req, OpResult *res, ErrorInfo *e);
 int op_unenroll(const HelperContext *ctx, const HelperRequest *req, OpResult *res, ErrorInfo *e);

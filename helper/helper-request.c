@@ -6,10 +6,12 @@
 #include "framing.h"
 #include "helper-request.h"
 #include "helper.pb-c.h"
+#include "shift-roots.h"
 
 static const char *const op_names[_HELPER_OP_MAX] = {
         [HELPER_OP_ENROLL] = "enroll",
         [HELPER_OP_UNENROLL] = "unenroll",
+        [HELPER_OP_SHIFT] = "shift",
 };
 
 const char *helper_op_to_string(HelperOp op) {
@@ -69,6 +71,24 @@ int helper_request_parse(const uint8_t *buf, size_t len, HelperRequest *ret, Err
                 if (r < 0)
                         return r;
                 req.purge = m->has_purge && m->purge;
+                break;
+        }
+        case UNROOT__HELPER__HELPER_REQUEST__OP_SHIFT: {
+                const Unroot__Helper__ShiftRequest *m = msg->shift;
+
+                req.op = HELPER_OP_SHIFT;
+                r = parse_name(&m->account, req.name, e);
+                if (r < 0) {
+                        /* The account check names its field "name"; here it is "account". */
+                        ErrorInfo copy = e ? *e : (ErrorInfo) {};
+                        return error_set(e, r, "account", "account: %s", copy.message);
+                }
+                r = shift_path_check((const char *) m->path.data, m->path.len, "path", e);
+                if (r < 0)
+                        return r;
+                memcpy(req.path, m->path.data, m->path.len);
+                req.path[m->path.len] = 0;
+                req.rollback = m->has_rollback && m->rollback;
                 break;
         }
         case UNROOT__HELPER__HELPER_REQUEST__OP__NOT_SET:

@@ -16,6 +16,7 @@
 typedef enum HelperOp {
         HELPER_OP_ENROLL,
         HELPER_OP_UNENROLL,
+        HELPER_OP_SHIFT,
         _HELPER_OP_MAX,
         _HELPER_OP_INVALID = -EINVAL,
 } HelperOp;
@@ -26,6 +27,8 @@ typedef struct HelperRequest {
         char name[ACCOUNT_NAME_MAX + 1];
         uint32_t subid_count; /* enroll */
         bool purge;           /* unenroll */
+        char path[4096];      /* shift: checked by shift_path_check() */
+        bool rollback;        /* shift */
 } HelperRequest;
 
 /* Returns 0, or a negative errno with e naming the field at fault: -EBADMSG for a frame that is

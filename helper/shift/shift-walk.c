@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/sysmacros.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "shift-journal.h"
+#include "shift-walk.h"
+
+#define RESOLVE_SAFE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS)
+
+static int pin(int dirfd, const char *name) {
+        struct open_how how = {
+                .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                .resolve = RESOLVE_SAFE,
+        };
+        long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+        return fd < 0 ? -errno : (int) fd;
+}
+
+static int pin_stat(int fd, struct statx *ret) {
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
+                  STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_NLINK | STATX_INO | STATX_MNT_ID, ret) < 0)
+                return -errno;
+        if (!(ret->stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        return 0;
+}
+
+static uint64_t stx_dev(const struct statx *sx) {
+        return makedev(sx->stx_dev_major, sx->stx_dev_minor);
+}
+
+/* The pinned inode through /proc/self/fd: the xattr calls have no AT_EMPTY_PATH form on 6.1. */
+static void fd_path(int fd, char buf[static 32]) {
+        (void) snprintf(buf, 32, "/proc/self/fd/%d", fd);
+}
+
+static int chmod_pinned(int fd, mode_t mode) {
+        char p[32];
+
+#ifdef SYS_fchmodat2
+        if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) >= 0)
+                return 0;
+        if (errno != ENOSYS && errno != EPERM && errno != EINVAL)
+                return -errno;
+#endif
+        fd_path(fd, p);
+        return RET_NERRNO(chmod(p, mode));
+}
+
+/* Reads the xattrs the shift cares about. -E2BIG if one is larger than SHIFT_XATTR_VALUE_MAX. */
+static int xattrs_read(int fd, mode_t type, ShiftBlob x[static _SHIFT_XATTR_MAX]) {
+        char p[32], list[1024];
+        ssize_t n;
+
+        if (!S_ISREG(type) && !S_ISDIR(type))
+                return 0;
+        fd_path(fd, p);
+        /* One listxattr: most inodes have none, and then nothing else is read. */
+        n = listxattr(p, list, sizeof list);
+        if (n < 0 && (errno == ENOTSUP || errno == ENODATA))
+                return 0;
+        if (n < 0 && errno != ERANGE)
+                return -errno;
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
+                uint8_t buf[SHIFT_XATTR_VALUE_MAX];
+                bool listed = n < 0; /* list too long: just ask */
+                ssize_t len;
+
+                if (k == SHIFT_XATTR_DEFAULT_ACL && !S_ISDIR(type))
+                        continue;
+                if (k == SHIFT_XATTR_CAP && !S_ISREG(type))
+                        continue;
+                for (ssize_t i = 0; !listed && i < n; i += (ssize_t) strlen(list + i) + 1)
+                        listed = streq(list + i, shift_xattr_names[k]);
+                if (!listed)
+                        continue;
+                len = getxattr(p, shift_xattr_names[k], buf, sizeof buf);
+                if (len < 0 && (errno == ENODATA || errno == ENOTSUP))
+                        continue;
+                if (len < 0)
+                        return errno == ERANGE ? -E2BIG : -errno;
+                x[k].data = malloc(MAX((size_t) len, (size_t) 1));
+                if (!x[k].data)
+                        return -ENOMEM;
+                memcpy(x[k].data, buf, (size_t) len);
+                x[k].len = (uint16_t) len;
+                x[k].present = true;
+        }
+        return 0;
+}
+
+static int xattr_apply(int fd, ShiftXattrKind k, const ShiftBlob *want) {
+        char p[32];
+
+        fd_path(fd, p);
+        if (want->present)
+                return RET_NERRNO(setxattr(p, shift_xattr_names[k], want->data, want->len, 0));
+        if (removexattr(p, shift_xattr_names[k]) < 0 && errno != ENODATA)
+                return -errno;
+        return 0;
+}
+
+static bool blob_eq(const ShiftBlob *a, const ShiftBlob *b) {
+        return a->present == b->present && (!a->present || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0));
+}
+
+static int blob_copy(ShiftBlob *dst, const uint8_t *data, size_t len) {
+        dst->data = malloc(MAX(len, (size_t) 1));
+        if (!dst->data)
+                return -ENOMEM;
+        memcpy(dst->data, data, len);
+        dst->len = (uint16_t) len;
+        dst->present = true;
+        return 0;
+}
+
+static int record_copy(ShiftRecord *dst, const ShiftRecord *src) {
+        int r;
+
+        *dst = *src;
+        dst->path = strdup(src->path);
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
+                dst->old_x[k] = dst->new_x[k] = (ShiftBlob) {};
+        if (!dst->path)
+                return -ENOMEM;
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
+                if (src->old_x[k].present && (r = blob_copy(&dst->old_x[k], src->old_x[k].data, src->old_x[k].len)) < 0)
+                        return r;
+                if (src->new_x[k].present && (r = blob_copy(&dst->new_x[k], src->new_x[k].data, src->new_x[k].len)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* --- (dev, ino) -> journal record, for resuming --- */
+
+typedef struct InodeIndex {
+        size_t *slots; /* record index + 1, 0 = empty */
+        size_t mask;
+} InodeIndex;
+
+static size_t inode_hash(uint64_t dev, uint64_t ino) {
+        uint64_t h = (ino ^ (dev * 0x9E3779B97F4A7C15ULL)) * 0xBF58476D1CE4E5B9ULL;
+        return (size_t) (h ^ (h >> 31));
+}
+
+static int inode_index_build(InodeIndex *ix, const ShiftJournal *j) {
+        size_t n = 64;
+
+        while (n < j->n_records * 2)
+                n *= 2;
+        ix->slots = calloc(n, sizeof *ix->slots);
+        if (!ix->slots)
+                return -ENOMEM;
+        ix->mask = n - 1;
+        for (size_t i = 0; i < j->n_records; i++) {
+                size_t s = inode_hash(j->records[i].dev, j->records[i].ino) & ix->mask;
+                while (ix->slots[s])
+                        s = (s + 1) & ix->mask;
+                ix->slots[s] = i + 1; /* a later record of the same inode comes later: lookup finds the first */
+        }
+        return 0;
+}
+
+static const ShiftRecord *inode_index_find(const InodeIndex *ix, const ShiftJournal *j, uint64_t dev, uint64_t ino) {
+        if (!ix->slots)
+                return NULL;
+        for (size_t s = inode_hash(dev, ino) & ix->mask; ix->slots[s]; s = (s + 1) & ix->mask) {
+                const ShiftRecord *r = &j->records[ix->slots[s] - 1];
+                if (r->dev == dev && r->ino == ino)
+                        return r;
+        }
+        return NULL;
+}
+
+/* --- one run --- */
+
+typedef struct Pending {
+        int fd;
+        mode_t type;
+        bool journaled; /* the record is in the journal already (resume) */
+        bool chown;     /* the owner still has to change */
+        ShiftRecord rec;
+} Pending;
+
+typedef struct Run {
+        const ShiftParams *p;
+        ShiftStats stats;
+        ShiftJournal old; /* what an earlier, interrupted run journaled */
+        InodeIndex index;
+        ShiftBuf out;
+        Pending *batch;
+        size_t n_batch, batch_max;
+        uint64_t top_mnt;
+        ErrorInfo *e;
+} Run;
+
+static void report(Run *run, const char *relpath, const char *fmt, ...) _printf_(3, 4);
+static void report(Run *run, const char *relpath, const char *fmt, ...) {
+        char reason[160];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(reason, sizeof reason, fmt, ap);
+        va_end(ap);
+        (void) shift_skip_format(&run->out, reason, relpath);
+        if (run->p->report)
+                run->p->report(reason, relpath, run->p->userdata);
+}
+
+static void pending_done(Pending *q) {
+        q->fd = safe_close(q->fd);
+        shift_record_done(&q->rec);
+}
+
+static void run_done(Run *run) {
+        for (size_t i = 0; i < run->n_batch; i++)
+                pending_done(&run->batch[i]);
+        free(run->batch);
+        free(run->index.slots);
+        shift_journal_done(&run->old);
+        shift_buf_done(&run->out);
+}
+
+/* Make one pinned inode look like rec->new_*: owner first (the kernel drops security.capability and
+ * setuid bits on chown), then ACLs, then the capability. */
+static int apply_new(int fd, mode_t type, const ShiftRecord *rec, bool do_chown) {
+        int r;
+
+        if (do_chown && fchownat(fd, "", rec->new_uid, rec->new_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
+                /* chown dropped the capability, so it is written even when unchanged. */
+                if (k == SHIFT_XATTR_CAP ? !rec->old_x[k].present && !rec->new_x[k].present
+                                         : blob_eq(&rec->old_x[k], &rec->new_x[k]))
+                        continue;
+                r = xattr_apply(fd, (ShiftXattrKind) k, &rec->new_x[k]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int batch_flush(Run *run) {
+        int r;
+
+        /* 1. the records, durably; 2. the changes. */
+        for (size_t i = 0; i < run->n_batch; i++)
+                if (!run->batch[i].journaled) {
+                        r = shift_record_format(&run->out, &run->batch[i].rec);
+                        if (r < 0)
+                                return r;
+                }
+        r = shift_journal_append(run->p->journal_fd, &run->out, !run->p->no_sync);
+        if (r < 0)
+                return error_set(run->e, r, "", "cannot write the shift journal: %s; nothing in this batch was changed",
+                                 strerror(-r));
+
+        for (size_t i = 0; i < run->n_batch; i++) {
+                Pending *q = &run->batch[i];
+
+                r = apply_new(q->fd, q->type, &q->rec, q->chown);
+                if (r < 0) {
+                        run->stats.failed++;
+                        report(run, q->rec.path, "failed: %s", strerror(-r));
+                } else
+                        run->stats.changed++;
+                pending_done(q);
+        }
+        run->n_batch = 0;
+        /* The reports of this batch go out with the next records (they need no sync of their own). */
+        return 0;
+}
+
+static int batch_add(Run *run, int *fd, mode_t type, const ShiftRecord *rec, bool journaled, bool do_chown) {
+        Pending *q = &run->batch[run->n_batch++];
+
+        *q = (Pending) { .fd = TAKE_FD(*fd), .type = type, .journaled = journaled, .chown = do_chown, .rec = *rec };
+        if (run->n_batch == run->batch_max)
+                return batch_flush(run);
+        return 0;
+}
+
+/* Decides about one pinned entry. Takes over *fd unless it is kept for the batch. */
+static int visit(Run *run, int *fd, const struct statx *sx, const char *relpath) {
+        const ShiftMap *m = &run->p->map;
+        const ShiftRecord *j;
+        ShiftRecord rec = {};
+        mode_t type = sx->stx_mode & S_IFMT;
+        int r;
+
+        rec.dev = stx_dev(sx);
+        rec.ino = sx->stx_ino;
+        rec.old_uid = sx->stx_uid;
+        rec.old_gid = sx->stx_gid;
+        rec.old_mode = sx->stx_mode & 07777;
+
+        j = inode_index_find(&run->index, &run->old, rec.dev, rec.ino);
+        if (j) {
+                ShiftRecord copy;
+                bool at_new = sx->stx_uid == j->new_uid && sx->stx_gid == j->new_gid;
+                bool at_old = sx->stx_uid == j->old_uid && sx->stx_gid == j->old_gid;
+                bool has_x = false;
+
+                for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
+                        has_x = has_x || j->new_x[k].present || j->old_x[k].present;
+                if (!at_new && !at_old) {
+                        run->stats.skipped++;
+                        report(run, relpath, "owner %u:%u is neither the journaled old nor new owner",
+                               sx->stx_uid, sx->stx_gid);
+                        return 0;
+                }
+                if (at_new && !has_x) {
+                        run->stats.unchanged++;
+                        return 0;
+                }
+                /* Journaled by the interrupted run; finish it exactly as recorded. */
+                r = record_copy(&copy, j);
+                if (r < 0) {
+                        shift_record_done(&copy);
+                        return r;
+                }
+                return batch_add(run, fd, type, &copy, true, at_old);
+        }
+
+        if (shift_id_map(&m->uid, rec.old_uid, &rec.new_uid) < 0 || shift_id_map(&m->gid, rec.old_gid, &rec.new_gid) < 0) {
+                run->stats.skipped++;
+                report(run, relpath, "owner %u:%u is outside the source ids 0..%u:0..%u", rec.old_uid, rec.old_gid,
+                       m->uid.count, m->gid.count);
+                return 0;
+        }
+        rec.new_mode = rec.old_mode;
+        if (!S_ISDIR(type)) {
+                /* What chown does to the mode, kept (helper-anchors.md §3.5: no setuid/setgid on
+                 * shifted data; RestrictSUIDSGID= in the unit makes this the policy anyway). */
+                rec.new_mode &= ~(mode_t) S_ISUID;
+                if (rec.new_mode & S_IXGRP)
+                        rec.new_mode &= ~(mode_t) S_ISGID;
+        }
+
+        r = xattrs_read(*fd, type, rec.old_x);
+        if (r < 0) {
+                shift_record_done(&rec);
+                run->stats.skipped++;
+                report(run, relpath, "cannot read its ACLs or capabilities: %s", strerror(-r));
+                return 0;
+        }
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
+                const ShiftBlob *o = &rec.old_x[k];
+                uint8_t capbuf[SHIFT_CAP_XATTR_MAX];
+
+                if (!o->present)
+                        continue;
+                if (k == SHIFT_XATTR_CAP) {
+                        r = shift_cap_xattr(m, o->data, o->len, capbuf);
+                        if (r > 0)
+                                r = blob_copy(&rec.new_x[k], capbuf, (size_t) r);
+                } else {
+                        r = blob_copy(&rec.new_x[k], o->data, o->len);
+                        if (r >= 0)
+                                r = shift_acl_xattr(m, rec.new_x[k].data, rec.new_x[k].len);
+                }
+                if (r < 0) {
+                        run->stats.skipped++;
+                        report(run, relpath, "%s: %s", shift_xattr_names[k],
+                               r == -ERANGE ? "names an id outside the source ids" : "malformed value");
+                        shift_record_done(&rec);
+                        return r == -ENOMEM ? r : 0;
+                }
+        }
+        rec.path = strdup(relpath);
+        if (!rec.path) {
+                shift_record_done(&rec);
+                return -ENOMEM;
+        }
+        return batch_add(run, fd, type, &rec, false, true);
+}
+
+typedef struct Frame {
+        DIR *dir;
+        char *path; /* relative to the top; "" for the top */
+} Frame;
+
+static int path_join(const char *dir, const char *name, char **ret) {
+        size_t a = strlen(dir), b = strlen(name);
+        char *s;
+
+        if (a + 1 + b > 4095)
+                return -ENAMETOOLONG;
+        s = malloc(a + 1 + b + 1);
+        if (!s)
+                return -ENOMEM;
+        if (a > 0) {
+                memcpy(s, dir, a);
+                s[a++] = '/';
+        }
+        memcpy(s + a, name, b + 1);
+        *ret = s;
+        return 0;
+}
+
+/* Opens a pinned directory for reading (no path lookup: "." of the pin). */
+static int reopen_dir(int fd, DIR **ret) {
+        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        DIR *d;
+
+        if (dfd < 0)
+                return -errno;
+        d = fdopendir(dfd);
+        if (!d) {
+                int r = -errno;
+                (void) close(dfd);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+static int walk(Run *run) {
+        const ShiftParams *p = run->p;
+        unsigned max_depth = p->max_depth ?: SHIFT_DEPTH_MAX;
+        uint64_t max_entries = p->max_entries ?: SHIFT_ENTRIES_MAX;
+        _cleanup_free_ Frame *stack = NULL;
+        _cleanup_close_ int top = -EBADF;
+        struct statx sx;
+        size_t depth = 0;
+        int r;
+
+        stack = calloc(max_depth + 1, sizeof *stack);
+        if (!stack)
+                return -ENOMEM;
+
+        top = fcntl(p->top_fd, F_DUPFD_CLOEXEC, 3);
+        if (top < 0)
+                return -errno;
+        r = pin_stat(top, &sx);
+        if (r < 0)
+                return error_set(run->e, r, "path", "path: cannot stat the directory: %s", strerror(-r));
+        if (!S_ISDIR(sx.stx_mode))
+                return error_set(run->e, -ENOTDIR, "path", "path: not a directory");
+        run->top_mnt = sx.stx_mnt_id;
+
+        r = reopen_dir(top, &stack[0].dir);
+        if (r < 0)
+                return error_set(run->e, r, "path", "path: cannot open the directory: %s", strerror(-r));
+        stack[0].path = strdup("");
+        if (!stack[0].path) {
+                closedir(stack[0].dir);
+                return -ENOMEM;
+        }
+        run->stats.scanned++;
+        r = visit(run, &top, &sx, ".");
+        if (r < 0)
+                goto out;
+
+        for (;;) {
+                Frame *f = &stack[depth];
+                _cleanup_free_ char *rel = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                struct dirent *de;
+
+                errno = 0;
+                de = readdir(f->dir);
+                if (!de) {
+                        if (errno != 0) {
+                                run->stats.failed++;
+                                report(run, f->path[0] ? f->path : ".", "cannot read the directory: %s", strerror(errno));
+                        }
+                        closedir(f->dir);
+                        free(f->path);
+                        *f = (Frame) {};
+                        if (depth == 0)
+                                break;
+                        depth--;
+                        continue;
+                }
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (++run->stats.scanned > max_entries) {
+                        r = error_set(run->e, -E2BIG, "path", "path: more than %" PRIu64 " entries; nothing beyond them was changed; "
+                                      "the journal keeps what was done", max_entries);
+                        goto out;
+                }
+                r = path_join(f->path, de->d_name, &rel);
+                if (r == -ENAMETOOLONG) {
+                        run->stats.skipped++;
+                        report(run, f->path, "an entry's path is longer than 4095 bytes");
+                        continue;
+                }
+                if (r < 0)
+                        goto out;
+
+                fd = pin(dirfd(f->dir), de->d_name);
+                if (fd == -ENOENT)
+                        continue; /* gone since readdir */
+                if (fd == -EXDEV) {
+                        run->stats.skipped++;
+                        report(run, rel, "mount point");
+                        continue;
+                }
+                if (fd < 0) {
+                        run->stats.failed++;
+                        report(run, rel, "cannot open: %s", strerror(-fd));
+                        continue;
+                }
+                r = pin_stat(fd, &sx);
+                if (r < 0) {
+                        run->stats.failed++;
+                        report(run, rel, "cannot stat: %s", strerror(-r));
+                        continue;
+                }
+                if (sx.stx_mnt_id != run->top_mnt) {
+                        run->stats.skipped++;
+                        report(run, rel, "mount point");
+                        continue;
+                }
+                if (!S_ISDIR(sx.stx_mode) && sx.stx_nlink > 1) {
+                        run->stats.skipped++;
+                        report(run, rel, "hardlinked (%u links)", sx.stx_nlink);
+                        continue;
+                }
+                if (S_ISDIR(sx.stx_mode)) {
+                        if (depth + 1 > max_depth) {
+                                run->stats.skipped++;
+                                report(run, rel, "deeper than %u levels: not entered", max_depth);
+                        } else {
+                                r = reopen_dir(fd, &stack[depth + 1].dir);
+                                if (r < 0) {
+                                        run->stats.failed++;
+                                        report(run, rel, "cannot open the directory: %s", strerror(-r));
+                                } else {
+                                        stack[depth + 1].path = strdup(rel);
+                                        if (!stack[depth + 1].path) {
+                                                closedir(stack[depth + 1].dir);
+                                                stack[depth + 1].dir = NULL;
+                                                r = -ENOMEM;
+                                                goto out;
+                                        }
+                                        depth++;
+                                }
+                        }
+                }
+                r = visit(run, &fd, &sx, rel);
+                if (r < 0)
+                        goto out;
+        }
+        r = 0;
+out:
+        for (size_t i = 0; i <= max_depth; i++) {
+                if (stack[i].dir)
+                        closedir(stack[i].dir);
+                free(stack[i].path);
+        }
+        return r;
+}
+
+static unsigned batch_size(const ShiftParams *p) {
+        unsigned want = p->batch ?: SHIFT_BATCH_MAX, depth = p->max_depth ?: SHIFT_DEPTH_MAX;
+        struct rlimit rl;
+
+        /* Each pending entry holds an fd, each directory level one more. Take what the hard limit
+         * allows; leave 64 for everything else. */
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0) {
+                if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < (rlim_t) want + depth + 64) {
+                        rl.rlim_cur = MIN(rl.rlim_max, (rlim_t) want + depth + 64);
+                        (void) setrlimit(RLIMIT_NOFILE, &rl);
+                        (void) getrlimit(RLIMIT_NOFILE, &rl);
+                }
+                if (rl.rlim_cur < (rlim_t) depth + 64 + 16)
+                        return 16;
+                want = (unsigned) MIN((rlim_t) want, rl.rlim_cur - depth - 64);
+        }
+        return MAX(want, 1U);
+}
+
+static int journal_start(Run *run, bool rollback) {
+        const ShiftParams *p = run->p;
+        size_t line = 0;
+        struct stat st;
+        int r;
+
+        if (fstat(p->journal_fd, &st) < 0)
+                return -errno;
+        if (st.st_size == 0) {
+                ShiftHeader h = { .map = p->map, .path = (char *) p->top_path };
+
+                if (rollback)
+                        return 0; /* nothing was ever journaled */
+                if (strlen(p->account) >= sizeof h.account)
+                        return error_set(run->e, -EINVAL, "account", "account: name too long");
+                strcpy(h.account, p->account);
+                r = shift_header_format(&run->out, &h);
+                if (r < 0)
+                        return r;
+                r = shift_journal_append(p->journal_fd, &run->out, !p->no_sync);
+                return r < 0 ? error_set(run->e, r, "", "cannot write the shift journal: %s", strerror(-r)) : 0;
+        }
+
+        r = shift_journal_read(p->journal_fd, &run->old, &line);
+        if (r == -EBADMSG)
+                return error_set(run->e, r, "journal", "the shift journal is corrupt at line %zu (not a torn tail); "
+                                 "nothing was changed; inspect it by hand", line);
+        if (r < 0)
+                return error_set(run->e, r, "journal", "cannot read the shift journal: %s", strerror(-r));
+        if (!streq(run->old.header.account, p->account) || !streq(run->old.header.path, p->top_path) ||
+            memcmp(&run->old.header.map, &p->map, sizeof p->map) != 0)
+                return error_set(run->e, -EEXIST, "account",
+                                 "account: '%s' has a shift journal for account '%s' with another id map; "
+                                 "roll that shift back first", p->top_path, run->old.header.account);
+        if (run->old.torn) {
+                /* Only changes that were never made are described past valid_len: cut it off. */
+                if (!rollback && ftruncate(p->journal_fd, (off_t) run->old.valid_len) < 0)
+                        return error_set(run->e, -errno, "", "cannot trim the torn end of the shift journal: %m");
+        }
+        if (lseek(p->journal_fd, 0, SEEK_END) < 0)
+                return -errno;
+        return inode_index_build(&run->index, &run->old);
+}
+
+int shift_tree(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
+        _cleanup_(run_done) Run run = { .p = p, .e = e };
+        int r;
+
+        if (shift_map_check(&p->map) < 0)
+                return error_set(e, -EINVAL, "account", "account: '%s' has an unusable id map (empty range, or it "
+                                 "contains the account's own id)", p->account);
+        r = journal_start(&run, false);
+        if (r < 0)
+                return r;
+        if (run.old.done) {
+                if (ret_stats)
+                        *ret_stats = run.stats;
+                return 0;
+        }
+        run.batch_max = batch_size(p);
+        run.batch = calloc(run.batch_max, sizeof *run.batch);
+        if (!run.batch)
+                return -ENOMEM;
+
+        r = walk(&run);
+        if (r >= 0)
+                r = batch_flush(&run);
+        if (r < 0) {
+                /* Keep the reports of what was done; the records are already there. */
+                (void) shift_journal_append(p->journal_fd, &run.out, false);
+                if (ret_stats)
+                        *ret_stats = run.stats;
+                return e && e->message[0] ? r : error_set(e, r, "", "shift failed: %s", strerror(-r));
+        }
+        r = shift_done_format(&run.out);
+        if (r >= 0)
+                r = shift_journal_append(p->journal_fd, &run.out, !p->no_sync);
+        if (r < 0)
+                return error_set(e, r, "", "cannot finish the shift journal: %s", strerror(-r));
+        if (ret_stats)
+                *ret_stats = run.stats;
+        return 1;
+}
+
+/* --- rollback --- */
+
+static int restore_one(Run *run, const ShiftRecord *rec) {
+        const ShiftParams *p = run->p;
+        _cleanup_close_ int fd = -EBADF;
+        struct statx sx;
+        bool at_new, at_old, has_x = false;
+        int r;
+
+        fd = streq(rec->path, ".") ? fcntl(p->top_fd, F_DUPFD_CLOEXEC, 3) : pin(p->top_fd, rec->path);
+        if (fd == -ENOENT || fd == -ELOOP || fd == -EXDEV || fd == -ENOTDIR) {
+                run->stats.mismatched++;
+                report(run, rec->path, "not restored: %s", fd == -ENOENT ? "gone" : "path now crosses a symlink or mount");
+                return 0;
+        }
+        if (fd < 0) {
+                run->stats.failed++;
+                report(run, rec->path, "not restored: cannot open: %s", strerror(-fd));
+                return 0;
+        }
+        r = pin_stat(fd, &sx);
+        if (r < 0) {
+                run->stats.failed++;
+                report(run, rec->path, "not restored: cannot stat: %s", strerror(-r));
+                return 0;
+        }
+        if (stx_dev(&sx) != rec->dev || sx.stx_ino != rec->ino || sx.stx_mnt_id != run->top_mnt) {
+                run->stats.mismatched++;
+                report(run, rec->path, "not restored: another inode is at this path now");
+                return 0;
+        }
+        at_new = sx.stx_uid == rec->new_uid && sx.stx_gid == rec->new_gid;
+        at_old = sx.stx_uid == rec->old_uid && sx.stx_gid == rec->old_gid;
+        if (!at_new && !at_old) {
+                run->stats.mismatched++;
+                report(run, rec->path, "not restored: owner changed since the shift (now %u:%u)", sx.stx_uid, sx.stx_gid);
+                return 0;
+        }
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
+                has_x = has_x || rec->old_x[k].present || rec->new_x[k].present;
+        if (at_old && (sx.stx_mode & 07777) == rec->old_mode && !has_x) {
+                run->stats.unchanged++;
+                return 0;
+        }
+
+        if (at_new && fchownat(fd, "", rec->old_uid, rec->old_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
+                if (!rec->old_x[k].present && !rec->new_x[k].present)
+                        continue;
+                r = xattr_apply(fd, (ShiftXattrKind) k, &rec->old_x[k]);
+                if (r < 0)
+                        goto fail;
+        }
+        /* Last, since chown and ACL writes change mode bits: the exact old mode, setuid included. */
+        if (!S_ISLNK(sx.stx_mode)) {
+                r = chmod_pinned(fd, rec->old_mode);
+                if (r < 0)
+                        goto fail;
+        }
+        run->stats.changed++;
+        return 0;
+fail:
+        run->stats.failed++;
+        report(run, rec->path, "not restored: %s", strerror(-r));
+        return 0;
+}
+
+int shift_rollback(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
+        _cleanup_(run_done) Run run = { .p = p, .e = e };
+        struct statx sx;
+        int r;
+
+        r = journal_start(&run, true);
+        if (r < 0)
+                return r;
+        r = pin_stat(p->top_fd, &sx);
+        if (r < 0)
+                return error_set(e, r, "path", "path: cannot stat the directory: %s", strerror(-r));
+        run.top_mnt = sx.stx_mnt_id;
+
+        for (size_t i = run.old.n_records; i > 0; i--) {
+                r = restore_one(&run, &run.old.records[i - 1]);
+                if (r < 0)
+                        return error_set(e, r, "", "rollback failed: %s", strerror(-r));
+        }
+        /* The restored owners must be on disk before the caller drops the journal. */
+        if (syncfs(p->top_fd) < 0)
+                return error_set(e, -errno, "", "cannot sync the restored tree: %m");
+        if (ret_stats)
+                *ret_stats = run.stats;
+        return run.stats.changed > 0;
+}
