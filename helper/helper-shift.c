@@ -108,6 +108,15 @@ int op_shift(const HelperContext *ctx, const HelperRequest *req, OpResult *res, 
         topfd = open_beneath(allowedfd, req->path + strlen(allowed) + 1,
                              RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
                              O_PATH | O_DIRECTORY);
+        if (topfd == -ENOTDIR) {
+                /* O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: name the real reason. */
+                _cleanup_close_ int lfd = open_beneath(allowedfd, req->path + strlen(allowed) + 1,
+                                                       RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
+                                                       RESOLVE_NO_MAGICLINKS, O_PATH);
+                struct stat st;
+                if (lfd >= 0 && fstat(lfd, &st) >= 0 && S_ISLNK(st.st_mode))
+                        topfd = -ELOOP;
+        }
         if (topfd < 0)
                 return error_set(e, topfd == -ENOENT ? -ENOENT : -EINVAL, "path", "path: '%s': %s", req->path,
                                  topfd == -ELOOP ? "a component is a symlink" :

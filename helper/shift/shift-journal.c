@@ -350,7 +350,7 @@ static int parse_record(const Fields *f, ShiftRecord *rec) {
 static int parse_header(const Fields *f, ShiftHeader *h) {
         uint64_t version;
 
-        if (f->n != 7 || f->len[0] != STRLEN(SHIFT_JOURNAL_MAGIC) ||
+        if (f->n != 6 || f->len[0] != STRLEN(SHIFT_JOURNAL_MAGIC) ||
             memcmp(f->f[0], SHIFT_JOURNAL_MAGIC, f->len[0]) != 0)
                 return -EBADMSG;
         if (parse_u64(f->f[1], f->len[1], 10, UINT32_MAX, &version) < 0 || version != SHIFT_JOURNAL_VERSION)

@@ -61,6 +61,28 @@ static int chmod_pinned(int fd, mode_t mode) {
         return RET_NERRNO(chmod(p, mode));
 }
 
+/* listxattrat(2), Linux 6.13: lists through the pin itself, without the /proc lookup that costs as
+ * much as the chown. Older kernels (Debian 12's 6.1) give ENOSYS and /proc/self/fd is used. */
+#ifndef SYS_listxattrat
+#  if defined(__x86_64__) || defined(__aarch64__) || defined(__i386__) || defined(__arm__)
+#    define SYS_listxattrat 465
+#  endif
+#endif
+
+static ssize_t list_pinned(int fd, const char *proc_path, char *list, size_t size) {
+#ifdef SYS_listxattrat
+        static bool no_listxattrat;
+
+        if (!no_listxattrat) {
+                long n = syscall(SYS_listxattrat, fd, "", AT_EMPTY_PATH, list, size);
+                if (n >= 0 || (errno != ENOSYS && errno != EPERM && errno != EINVAL && errno != EBADF))
+                        return (ssize_t) n;
+                no_listxattrat = true;
+        }
+#endif
+        return listxattr(proc_path, list, size);
+}
+
 /* Reads the xattrs the shift cares about. -E2BIG if one is larger than SHIFT_XATTR_VALUE_MAX. */
 static int xattrs_read(int fd, mode_t type, ShiftBlob x[static _SHIFT_XATTR_MAX]) {
         char p[32], list[1024];
@@ -70,7 +92,7 @@ static int xattrs_read(int fd, mode_t type, ShiftBlob x[static _SHIFT_XATTR_MAX]
                 return 0;
         fd_path(fd, p);
         /* One listxattr: most inodes have none, and then nothing else is read. */
-        n = listxattr(p, list, sizeof list);
+        n = list_pinned(fd, p, list, sizeof list);
         if (n < 0 && (errno == ENOTSUP || errno == ENODATA))
                 return 0;
         if (n < 0 && errno != ERANGE)
@@ -741,6 +763,14 @@ fail:
         return 0;
 }
 
+static int sync_tree_fs(int top_fd) {
+        _cleanup_close_ int fd = openat(top_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return -errno;
+        return RET_NERRNO(syncfs(fd));
+}
+
 int shift_rollback(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
         _cleanup_(run_done) Run run = { .p = p, .e = e };
         struct statx sx;
@@ -760,8 +790,9 @@ int shift_rollback(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
                         return error_set(e, r, "", "rollback failed: %s", strerror(-r));
         }
         /* The restored owners must be on disk before the caller drops the journal. */
-        if (syncfs(p->top_fd) < 0)
-                return error_set(e, -errno, "", "cannot sync the restored tree: %m");
+        r = sync_tree_fs(p->top_fd);
+        if (r < 0)
+                return error_set(e, r, "", "cannot sync the restored tree: %s", strerror(-r));
         if (ret_stats)
                 *ret_stats = run.stats;
         return run.stats.changed > 0;
