@@ -19,6 +19,7 @@ fi
 cleanup_shift() { umount "$VOL/mnt" 2>/dev/null; cleanup; }
 trap cleanup_shift EXIT
 
+protect_shadow || { fail "bind a copy over /etc/shadow"; finish; exit 1; }
 start_bus_and_polkit || { fail "polkitd starts"; finish; exit 1; }
 make_tree "$R"
 start_helper
