@@ -3,6 +3,8 @@
 # All benchmarks, each compared in the same run with the tool an admin would otherwise use:
 #  - allocator: unroot's subuid allocator vs shadow's usermod on 10,000 existing ranges (host);
 #  - quadlet: the whole podman corpus through unroot-quadlet vs podman 5.4.2's generator (host);
+#  - shift: ownership shift of a 200,000-file tree by the shift library in-process vs chown -R (and
+#    podman unshare chown -R when podman is installed) (host, root);
 #  - enroll: 50 × agentctl enroll vs useradd + usermod --add-subuids/--add-subgids + loginctl
 #    enable-linger, in the booted test bed (real logind and polkit);
 #  - agent idle: unroot-agent's RSS and wake-ups over 60 s vs a resident `podman system service`
@@ -21,6 +23,8 @@ if oracle=$(QUADLET_ORACLE_CACHE=$PWD/build/quadlet-oracle ../shared/tools/quadl
 else
         echo "SKIP: podman 5.4.2's generator could not be fetched (../shared/tools/quadlet-oracle)"
 fi
+echo "=== shift: 200,000 files, shift_tree() in-process vs chown -R (host) ==="
+bench/shift/bench-shift.sh build 5 || echo "shift benchmark skipped or failed (exit $?)"
 echo "=== enroll (test bed) ==="
 tests/e2e/run-e2e.sh build . bench/enroll/bench-enroll.sh
 echo "=== agent idle: unroot-agent vs a resident podman system service, RSS and wake-ups (test bed) ==="

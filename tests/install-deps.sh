@@ -6,7 +6,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root (apt-get)" >&2; exit 2; }
 PKGS=(meson ninja-build gcc clang pkg-config
       protobuf-c-compiler libprotobuf-c-dev libcmocka-dev libsystemd-dev libpolkit-gobject-1-dev libcap-dev
-      libacl1-dev
+      libacl1-dev acl attr libcap2-bin fuse3 libfuse3-dev bc
       dbus polkitd systemd util-linux passwd python3 strace)
 missing=()
 for p in "${PKGS[@]}"; do
