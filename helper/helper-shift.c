@@ -58,10 +58,14 @@ typedef struct Reporter {
 
 static void report_cb(const char *reason, const char *relpath, void *userdata) {
         Reporter *rep = userdata;
+        ShiftBuf b = {};
 
-        if (rep->n++ < REPORT_LINES_MAX)
+        /* Names are the container's: escaped as in the journal (no newlines or invalid UTF-8 in a
+         * reply string). */
+        if (rep->n++ < REPORT_LINES_MAX && shift_path_escape(&b, relpath) >= 0)
                 (void) change_list_add(rep->changes, "%s '%s': %s", rep->rollback ? "rollback" : "left alone",
-                                       relpath, reason);
+                                       b.data, reason);
+        shift_buf_done(&b);
 }
 
 int op_shift(const HelperContext *ctx, const HelperRequest *req, OpResult *res, ErrorInfo *e) {

@@ -78,6 +78,33 @@ out=$(shift_run container-db "$VOLREL" 2>&1); rc=$?
 snap "$VOL" "$T/bindsrc" "$T/outside" > "$T/again"
 cmp -s "$T/after" "$T/again" && pass "tree identical after the second shift" || fail "second shift changed the tree"
 
+# --- limits: a nest deeper than the walk's cap (256) is left alone below the cap, not a crash; odd
+# names (newline, invalid UTF-8, 255 bytes) are shifted and reported escaped
+shift_run container-db "$VOLREL" --rollback >/dev/null 2>&1
+D=$R/srv/unroot/deep; mkdir -p "$D"
+( cd "$D" && for i in $(seq 300); do mkdir d && cd d || exit 1; done; : > leaf )
+long=$(printf 'n%.0s' $(seq 255))
+mkdir -p "$R/srv/unroot/names"; : > "$R/srv/unroot/names/$(printf 'a\nb')"; : > "$R/srv/unroot/names/$(printf 'x\xff\xfey')"
+: > "$R/srv/unroot/names/$long"; chown 0:70000 "$R/srv/unroot/names/$long"
+: > "$R/srv/unroot/names/$(printf 'bad\xffname')"; chown 70000 "$R/srv/unroot/names/$(printf 'bad\xffname')"
+out=$(shift_run container-db /srv/unroot/deep 2>&1); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "deeper than 256 levels: not entered" && pass "a 300-deep nest: shifted to the cap, the rest reported (rc 0)" \
+        || fail "deep nest: rc $rc: $(echo "$out" | tail -3)"
+[ "$(stat -c %u "$D/$(printf 'd/%.0s' $(seq 255))")" = "$AU" ] && [ "$(find "$D" -name leaf -printf '%U')" = 0 ] \
+        && pass "level 256 shifted, the leaf below the cap untouched" || fail "deep nest owners"
+out=$(shift_run container-db /srv/unroot/names 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(stat -c %u "$R/srv/unroot/names/$(printf 'a\nb')")" = "$AU" ] && [ "$(stat -c %u "$R/srv/unroot/names/$(printf 'x\xff\xfey')")" = "$AU" ] \
+        && pass "names with a newline and invalid UTF-8 shifted" || fail "odd names: rc $rc: $out"
+echo "$out" | grep -qF "left alone '$long': owner 0:70000" && pass "a 255-byte name reported" || fail "255-byte name not reported: $out"
+echo "$out" | grep -qF "left alone 'bad%ffname': owner 70000:" && pass "an invalid UTF-8 name reported escaped" || fail "invalid UTF-8 name report: $out"
+grep -q '^C .* x%ff%fey ' "$R/var/lib/unroot/shift/"container-db-*.journal && grep -q '^C .* a%0ab ' "$R/var/lib/unroot/shift/"container-db-*.journal \
+        && pass "odd names journaled escaped, one line each" || fail "odd names in the journal"
+shift_run container-db /srv/unroot/names --rollback >/dev/null 2>&1
+shift_run container-db /srv/unroot/deep --rollback >/dev/null 2>&1
+[ "$(stat -c %u "$R/srv/unroot/names/$(printf 'a\nb')")" = 0 ] && [ "$(stat -c %u "$D")" = 0 ] && pass "both rolled back" || fail "odd names / deep nest not rolled back"
+rm -rf "$D" "$R/srv/unroot/names"
+out=$(shift_run container-db "$VOLREL" 2>&1) || fail "shift again after the limits checks: $out"
+
 # --- bad input and unauthorized callers: nothing changes
 bad() { # bad RC FIELD-PATTERN DESC ARGS...
         local want=$1 pat=$2 desc=$3; shift 3
