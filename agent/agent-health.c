@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,28 +77,43 @@ int container_health(const char *root, const char *runtime_dir, const char *home
         if (strlen(cid) != 64 || strspn(cid, "0123456789abcdef") != 64)
                 return -ENOENT;
 
-        /* Run directory of rootless overlay storage first (podman 4.3: next to userdata), then
-         * inside it, then the persistent storage. */
-        for (unsigned i = 0; i < 3; i++) {
-                _cleanup_free_ char *path = NULL, *json = NULL;
+        /* podman 4.3 keeps the log next to the container's run directory
+         * (<runroot>/<driver>-containers/ID/healthcheck.log, runroot = $XDG_RUNTIME_DIR/containers
+         * for rootless), older versions inside userdata of the persistent storage. The storage
+         * driver (overlay, vfs, btrfs) names the directory, so every "*-containers" is tried. */
+        for (unsigned i = 0; i < 2; i++) {
+                _cleanup_free_ char *base = NULL;
+                _cleanup_closedir_ DIR *d = NULL;
+                struct dirent *de;
+
                 if (i == 0)
-                        path = strdup_printf("%s%s/containers/overlay-containers/%s/healthcheck.log", pre,
-                                             runtime_dir, cid);
-                else if (i == 1)
-                        path = strdup_printf("%s%s/containers/overlay-containers/%s/userdata/healthcheck.log",
-                                             pre, runtime_dir, cid);
+                        base = strdup_printf("%s%s/containers", pre, runtime_dir);
                 else if (home)
-                        path = strdup_printf("%s%s/.local/share/containers/storage/overlay-containers/%s/userdata/"
-                                             "healthcheck.log", pre, home, cid);
+                        base = strdup_printf("%s%s/.local/share/containers/storage", pre, home);
                 else
                         break;
-                if (!path)
+                if (!base)
                         return -ENOMEM;
-                if (read_small(path, HEALTH_READ_MAX, &json) < 0)
+                d = opendir(base);
+                if (!d)
                         continue;
-                r = health_parse_log(json, ret);
-                if (r != -ENODATA)
-                        return r;
+                while ((de = readdir(d))) {
+                        size_t l = strlen(de->d_name);
+                        if (l <= 11 || !streq(de->d_name + l - 11, "-containers"))
+                                continue;
+                        for (unsigned k = 0; k < 2; k++) {
+                                _cleanup_free_ char *path = NULL, *json = NULL;
+                                path = strdup_printf("%s/%s/%s/%shealthcheck.log", base, de->d_name, cid,
+                                                     k == 0 ? "" : "userdata/");
+                                if (!path)
+                                        return -ENOMEM;
+                                if (read_small(path, HEALTH_READ_MAX, &json) < 0)
+                                        continue;
+                                r = health_parse_log(json, ret);
+                                if (r != -ENODATA)
+                                        return r;
+                        }
+                }
         }
         return -ENOENT;
 }

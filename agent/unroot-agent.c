@@ -251,7 +251,14 @@ static int run(int argc, char *argv[]) {
         (void) signal(SIGPIPE, SIG_IGN);
 
         home = getenv("HOME");
-        PodShapeContext psc = { .root = arg_root, .home = home, .runtime_dir = getenv("XDG_RUNTIME_DIR") };
+        /* A user manager sets $XDG_RUNTIME_DIR; started by hand without it, use where logind puts it. */
+        const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
+        _cleanup_free_ char *runtime_fallback = NULL;
+        if (!runtime_dir || runtime_dir[0] != '/') {
+                runtime_fallback = strdup_printf("/run/user/%u", (unsigned) getuid());
+                runtime_dir = runtime_fallback;
+        }
+        PodShapeContext psc = { .root = arg_root, .home = home, .runtime_dir = runtime_dir };
         if (home && home[0] == '/') {
                 r = podman_version(&pv, &pv_text);
                 if (r < 0)
@@ -261,7 +268,7 @@ static int run(int argc, char *argv[]) {
                         .uid = getuid(),
                         .home = home,
                         .xdg_config_home = getenv("XDG_CONFIG_HOME"),
-                        .xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
+                        .xdg_runtime_dir = runtime_dir,
                         .podman_version = pv,
                         .podman_version_text = pv_text,
                         .debounce_usec = arg_debounce_usec,

@@ -102,8 +102,12 @@ check "the published port answers from the host" wait_for 30 bash -c \
         'exec 3<>/dev/tcp/127.0.0.1/18080 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && grep -q "hello from container httpd" <&3'
 check "agentctl status: web.service active, with its source" wait_for 30 bash -c \
         "agentctl --json status $NAME | grep -q '\"name\":\"web.service\",\"source\":\"$SRC/web.container\",\"load_state\":\"loaded\",\"active_state\":\"active\"'"
-check "agentctl status: health 'healthy' (podman's health log)" wait_for 60 bash -c \
-        "agentctl --json status $NAME | grep -q '\"health\":\"healthy\"'"
+if ! check "agentctl status: health 'healthy' (podman's health log)" wait_for 60 bash -c \
+        "agentctl --json status $NAME | grep -q '\"health\":\"healthy\"'"; then
+        ls -la /run/user/$UID_/ | sed 's/^/    | /'
+        find /run/user/$UID_/containers "$HOME_/.local/share/containers/storage" -maxdepth 4 -name 'healthcheck.log' 2>&1 | sed 's/^/    | /'
+        tr '\0' '\n' </proc/"$(runuser -u "$NAME" -- env XDG_RUNTIME_DIR=/run/user/$UID_ systemctl --user show -P MainPID unroot-agent.service)"/environ | sed 's/^/    | env /'
+fi
 out=$(agentctl status "$NAME" 2>&1)
 echo "$out" | sed 's/^/    | /'
 check "agentctl status: the units table" bash -c "printf '%s\n' \"\$1\" | grep -qE '^$NAME/web.service +active +running '" _ "$out"
