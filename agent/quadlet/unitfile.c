@@ -267,7 +267,12 @@ static int parse_line(Parser *p, char *line, size_t lineno, char **ret_error) {
                 while (kend > line && is_space(kend[-1]))
                         kend--;
                 *kend = 0;
-                if (!line[0] || line[0] == ' ' || kend[-1] == ' ') {
+                /* Deliberate difference from podman: a key starting with '[' is refused. podman
+                 * accepts "[a=b] \v" (not a group: \v after the ']'), but its writer drops the
+                 * trailing blank and prints "[a=b]", a group line on the next read; systemd reads
+                 * any line starting with '[' as a section header and rejects this one. Found by
+                 * fuzzing (corpus/fuzz-quadlet-unitfile/group-line-reprinted-unparsable). */
+                if (!line[0] || line[0] == ' ' || line[0] == '[' || kend[-1] == ' ') {
                         if (ret_error)
                                 *ret_error = strdup_printf("invalid key name: %s", line);
                         return -EBADMSG;

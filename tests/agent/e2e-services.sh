@@ -231,7 +231,7 @@ UNIT
                 'active web.service && active web-data-volume.service && active web-network.service'
         check "the port answers from the host" bash -c \
                 "timeout 20 busybox wget -qO- http://127.0.0.1:$PORT/ | grep -q 'hello from container'"
-        check "environment: GREETING=hello" bash -c "[ \"\$(asuser $ACC podman exec systemd-web printenv GREETING)\" = hello ]"
+        check "environment: GREETING=hello" bash -c "[ \"\$(asuser $ACC podman exec systemd-web sh -c 'echo \$GREETING')\" = hello ]"
         check "health check passes" asuser $ACC podman healthcheck run systemd-web
         MNT=$(asuser $ACC podman volume inspect systemd-web-data --format '{{.Mountpoint}}')
         asuser $ACC podman exec systemd-web chmod 1777 /data
@@ -260,7 +260,7 @@ UNIT
         for u in web-data-volume.service web-network.service; do
                 check "$u left alone (same InvocationID)" test "$(ustate $u InvocationID)" = "${before[$u]}"
         done
-        check "the new environment is live" bash -c "[ \"\$(asuser $ACC podman exec systemd-web printenv GREETING)\" = changed ]"
+        check "the new environment is live" bash -c "[ \"\$(asuser $ACC podman exec systemd-web sh -c 'echo \$GREETING')\" = changed ]"
 
         section "bad input"
         asuser $ACC tee "$Q/bad.container" >/dev/null <<'UNIT'
@@ -280,7 +280,11 @@ UNIT
         check "restart user@$UID_.service" systemctl restart user@$UID_.service
         check "user manager back" wait_user_manager $ACC 90
         check "web.service back by itself" wait_for 240 active web.service
-        check "the port answers again" wait_for 60 bash -c "timeout 10 busybox wget -qO- http://127.0.0.1:$PORT/ | grep -q 'hello from'"
+        if ! check "the port answers again" wait_for 60 bash -c "timeout 10 busybox wget -qO- http://127.0.0.1:$PORT/ | grep -q 'hello from'"; then
+                asuser $ACC podman ps -a 2>&1 | sed 's/^/    ps| /'
+                ss -ltnp 2>&1 | grep ":$PORT" | sed 's/^/    ss| /'
+                journalctl --no-pager -n 30 --user-unit=web.service 2>&1 | sed 's/^/    j| /'
+        fi
 
         section "deleting"
         asuser $ACC rm -f "$Q/web.container"

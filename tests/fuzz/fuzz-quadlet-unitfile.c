@@ -45,10 +45,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = unit_file_parse(s1, strlen(s1), "/q/fuzz.container", &g, &err);
         if (r < 0)
                 fprintf(stderr, "printed unit does not parse again: %s\n---\n%s---\n", err ? err : "?", s1);
-        /* KNOWN BUG (long fuzz run, issue 6 report): corpus-known-bugs/group-line-reprinted-unparsable,
-         * "[[n=dC] \t\t\v\\\v\v" at the end of the file parses as group "[n=dC", which prints as
-         * "[[n=dC]" and no longer parses ("invalid group name"). Fails with or without
-         * UNROOT_FUZZ_KNOWN_BUGS; move it to corpus/ once agent/quadlet/unitfile.c is fixed. */
         FUZZ_ASSERT(r >= 0);
         FUZZ_ASSERT(unit_file_to_string(g, &s2) >= 0);
         /* print(parse(x)) is a fixed point: the next parse and print give the same text. One KNOWN

@@ -61,6 +61,12 @@ static void test_errors(void **state) {
         parse_err("[A]\nnonsense\n", "file contains line 2: “nonsense” which is not a key-value pair, group, or comment");
         parse_err("[A]\n=v\n", "file contains line 2: “=v” which is not a key-value pair, group, or comment");
         parse_err("[A\x01]\n", "invalid group name: A\x01");
+        /* Keys starting with '[' are refused (a deliberate difference from podman): at the end
+         * of the file, a line's trailing '\\' goes after the blanks are trimmed, so "[a=b] \v\\"
+         * is the key "[a" with the value "b] \v", which podman's writer prints as the group line
+         * "[a=b]". */
+        parse_err("[A]\n[a=b]x\n", "invalid key name: [a");
+        parse_err("[A]\n[[n=dC] \t\t\v\\\v\v", "invalid key name: [[n");
 }
 
 static void test_nul_byte(void **state) {
