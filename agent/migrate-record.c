@@ -12,23 +12,23 @@
 #include "migrate-record.h"
 #include "strv-util.h"
 
-static const char *const state_names[_MIGRATE_RECORD_STATE_MAX] = {
-        [MIGRATE_RECORD_APPLYING] = "applying",
-        [MIGRATE_RECORD_APPLIED] = "applied",
-        [MIGRATE_RECORD_ROLLING_BACK] = "rolling-back",
-        [MIGRATE_RECORD_ROLLED_BACK] = "rolled-back",
-        [MIGRATE_RECORD_FAILED] = "failed",
+static const char *const state_names[_MIGRATE_STATE_MAX] = {
+        [MIGRATE_STATE_APPLYING] = "applying",
+        [MIGRATE_STATE_APPLIED] = "applied",
+        [MIGRATE_STATE_ROLLING_BACK] = "rolling-back",
+        [MIGRATE_STATE_ROLLED_BACK] = "rolled-back",
+        [MIGRATE_STATE_FAILED] = "failed",
 };
 
-const char *migrate_record_state_to_string(MigrateRecordState s) {
-        return s >= 0 && s < _MIGRATE_RECORD_STATE_MAX ? state_names[s] : NULL;
+const char *migrate_record_state_to_string(MigrateState s) {
+        return s >= 0 && s < _MIGRATE_STATE_MAX ? state_names[s] : NULL;
 }
 
-MigrateRecordState migrate_record_state_from_string(const char *s) {
+MigrateState migrate_record_state_from_string(const char *s) {
         for (size_t i = 0; s && i < ELEMENTSOF(state_names); i++)
                 if (streq(s, state_names[i]))
-                        return (MigrateRecordState) i;
-        return _MIGRATE_RECORD_STATE_INVALID;
+                        return (MigrateState) i;
+        return _MIGRATE_STATE_INVALID;
 }
 
 void migrate_record_done(MigrateRecord *r) {

@@ -16,21 +16,21 @@
 /* A record is a few hundred bytes; anything this large is not one. */
 #define MIGRATE_RECORD_SIZE_MAX (1024U * 1024U)
 
-typedef enum MigrateRecordState {
-        MIGRATE_RECORD_APPLYING,
-        MIGRATE_RECORD_APPLIED,
-        MIGRATE_RECORD_ROLLING_BACK,
-        MIGRATE_RECORD_ROLLED_BACK,
-        MIGRATE_RECORD_FAILED,
-        _MIGRATE_RECORD_STATE_MAX,
-        _MIGRATE_RECORD_STATE_INVALID = -EINVAL,
-} MigrateRecordState;
+typedef enum MigrateState {
+        MIGRATE_STATE_APPLYING,
+        MIGRATE_STATE_APPLIED,
+        MIGRATE_STATE_ROLLING_BACK,
+        MIGRATE_STATE_ROLLED_BACK,
+        MIGRATE_STATE_FAILED,
+        _MIGRATE_STATE_MAX,
+        _MIGRATE_STATE_INVALID = -EINVAL,
+} MigrateState;
 
 typedef struct MigrateRecord {
         char *service;
         char *account;
         bool pod;                 /* "kind": "pod" (else "container") */
-        MigrateRecordState state;
+        MigrateState state;
         char *step;               /* last completed step; NULL if none yet */
         char **units;             /* NULL-terminated, never NULL after a successful parse */
         char **root_files;
@@ -42,8 +42,8 @@ typedef struct MigrateRecord {
 
 void migrate_record_done(MigrateRecord *r);
 
-const char *migrate_record_state_to_string(MigrateRecordState s);
-MigrateRecordState migrate_record_state_from_string(const char *s);
+const char *migrate_record_state_to_string(MigrateState s);
+MigrateState migrate_record_state_from_string(const char *s);
 
 /* Parses a record. path is only used in messages. Bad input: -EINVAL, e->field the record's field
  * ("state", "units[2]", or "" for the document itself) and e->message naming path and field.

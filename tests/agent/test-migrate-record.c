@@ -114,7 +114,7 @@ static void test_record_parse(void **state) {
         assert_string_equal(r.service, "metabase");
         assert_string_equal(r.account, "container-db");
         assert_false(r.pod);
-        assert_int_equal(r.state, MIGRATE_RECORD_APPLIED);
+        assert_int_equal(r.state, MIGRATE_STATE_APPLIED);
         assert_string_equal(r.step, "healthy");
         assert_int_equal(strv_length(r.units), 1);
         assert_string_equal(r.units[0], "metabase.service");
@@ -129,7 +129,7 @@ static void test_record_parse(void **state) {
                                       "\"error\":\"shift: 'x' is a symlink\"}";
         assert_int_equal(migrate_record_parse(minimal, strlen(minimal), "r.json", &r, &e), 0);
         assert_true(r.pod);
-        assert_int_equal(r.state, MIGRATE_RECORD_FAILED);
+        assert_int_equal(r.state, MIGRATE_STATE_FAILED);
         assert_non_null(r.units);
         assert_null(r.units[0]);
         assert_string_equal(r.error, "shift: 'x' is a symlink");
