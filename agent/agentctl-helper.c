@@ -208,3 +208,18 @@ void helper_shift_request(Unroot__Helper__HelperRequest *req, Unroot__Helper__Sh
         req->op_case = UNROOT__HELPER__HELPER_REQUEST__OP_SHIFT;
         req->shift = sr;
 }
+
+void helper_secret_group_request(Unroot__Helper__HelperRequest *req, Unroot__Helper__SecretGroupRequest *sr,
+                                 const char *account, const char *file, const char *group, bool rollback) {
+        sr->account.data = (uint8_t *) account;
+        sr->account.len = strlen(account);
+        sr->file.data = (uint8_t *) file;
+        sr->file.len = strlen(file);
+        sr->group.data = (uint8_t *) group;
+        sr->group.len = strlen(group);
+        sr->has_rollback = true;
+        sr->rollback = rollback;
+        req->version = 1;
+        req->op_case = UNROOT__HELPER__HELPER_REQUEST__OP_SECRET_GROUP;
+        req->secret_group = sr;
+}

@@ -55,5 +55,10 @@ int helper_exchange(int fd, const Unroot__Helper__HelperRequest *req, int timeou
 void helper_shift_request(Unroot__Helper__HelperRequest *req, Unroot__Helper__ShiftRequest *sr, const char *account,
                           const char *path, bool rollback);
 
+/* Fills req and sr the same way with a secret-group request: share file with account through group
+ * (file group := group, mode 0440, account joins group), or its rollback. The strings are not copied. */
+void helper_secret_group_request(Unroot__Helper__HelperRequest *req, Unroot__Helper__SecretGroupRequest *sr,
+                                 const char *account, const char *file, const char *group, bool rollback);
+
 /* Decodes one reply datagram strictly (used by helper_exchange and the tests). */
 int helper_reply_decode(const uint8_t *buf, size_t len, HelperReplyHolder *h);

@@ -65,6 +65,7 @@ static int verb_unit_action(int argc, char *argv[]);
 static int verb_reapply(int argc, char *argv[]);
 static int verb_logs(int argc, char *argv[]);
 static int verb_shift(int argc, char *argv[]);
+static int verb_secret_group(int argc, char *argv[]);
 
 /* Like crun's commands[]: name, handler, one-line synopsis for --help. */
 static const Verb verbs[] = {
@@ -77,6 +78,7 @@ static const Verb verbs[] = {
         { "reapply", verb_reapply, "reapply NAME [--timeout SEC]" },
         { "logs", verb_logs, "logs NAME/UNIT [-n N] [-f]" },
         { "shift", verb_shift, "shift NAME PATH [--rollback]   (ownership shift of a root container's data; used by migrate)" },
+        { "secret-group", verb_secret_group, "secret-group NAME FILE GROUP [--rollback]   (share a host secret file through a group; used by migrate)" },
 };
 
 static void help(void) {
@@ -512,6 +514,72 @@ static int verb_shift(int argc, char *argv[]) {
         }
         if (ex != AGENTCTL_EXIT_SUCCESS)
                 report_failure("shift", argv[optind], h.reply);
+        return ex;
+}
+
+static int verb_secret_group(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "rollback", no_argument, NULL, ARG_ROLLBACK },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                {}
+        };
+        Unroot__Helper__HelperRequest req = UNROOT__HELPER__HELPER_REQUEST__INIT;
+        Unroot__Helper__SecretGroupRequest sr = UNROOT__HELPER__SECRET_GROUP_REQUEST__INIT;
+        _cleanup_(helper_reply_holder_done) HelperReplyHolder h = {};
+        bool rollback = false;
+        int c, ex;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_ROLLBACK:
+                        rollback = true;
+                        break;
+                default:
+                        if (common_option(c))
+                                break;
+                        return AGENTCTL_EXIT_USAGE;
+                }
+        if (optind + 3 != argc)
+                return usage_error("secret-group: expected NAME FILE GROUP");
+
+        helper_secret_group_request(&req, &sr, argv[optind], argv[optind + 1], argv[optind + 2], rollback);
+        ex = call_helper(&req, &h);
+        if (ex != AGENTCTL_EXIT_SUCCESS)
+                return ex;
+        ex = helper_status_to_exit(h.reply->status);
+
+        const Unroot__Helper__SecretGroupReply *s =
+                h.reply->result_case == UNROOT__HELPER__HELPER_REPLY__RESULT_SECRET_GROUP ? h.reply->secret_group : NULL;
+        if (arg_json) {
+                json_begin_reply("secret-group", argv[optind], h.reply, ex);
+                printf(",\"secret_group\":");
+                if (s) {
+                        printf("{\"file\":");
+                        json_write_string(stdout, s->file);
+                        printf(",\"group\":");
+                        json_write_string(stdout, s->group);
+                        printf(",\"gid\":%u,\"uid\":%u,\"journal\":", s->gid, s->uid);
+                        json_write_string(stdout, s->journal);
+                        printf(",\"rollback\":%s,\"group_created\":%s,\"member_changed\":%s,\"restart_required\":%s}",
+                               s->rollback ? "true" : "false", s->group_created ? "true" : "false",
+                               s->member_changed ? "true" : "false", s->restart_required ? "true" : "false");
+                } else
+                        printf("null");
+                printf("}\n");
+        } else {
+                printf("%s '%s' %s %s: %s\n", rollback ? "rollback of secret-group" : "secret-group", argv[optind + 1],
+                       argv[optind], argv[optind + 2], helper_status_to_string(h.reply->status));
+                print_changes(h.reply);
+        }
+        /* The running user manager keeps the groups it started with; agentctl migrate restarts it. */
+        if (s && s->restart_required && ex == AGENTCTL_EXIT_SUCCESS)
+                fprintf(stderr, "agentctl: the user manager of %s must be restarted to %s group '%s': "
+                        "systemctl restart user@%u.service (agentctl migrate does this)\n", argv[optind],
+                        rollback ? "drop" : "pick up", s->group, s->uid);
+        if (ex != AGENTCTL_EXIT_SUCCESS)
+                report_failure("secret-group", argv[optind], h.reply);
         return ex;
 }
 

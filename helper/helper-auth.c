@@ -9,6 +9,7 @@ static const char *const op_actions[_HELPER_OP_MAX] = {
         [HELPER_OP_ENROLL] = "org.unroot.helper.enroll",
         [HELPER_OP_UNENROLL] = "org.unroot.helper.unenroll",
         [HELPER_OP_SHIFT] = "org.unroot.helper.shift",
+        [HELPER_OP_SECRET_GROUP] = "org.unroot.helper.secret-group",
 };
 
 const char *helper_op_action(HelperOp op) {
@@ -38,6 +39,14 @@ void helper_details_build(const HelperRequest *req, HelperDetails *ret) {
         case HELPER_OP_SHIFT:
                 ret->kv[i++] = "unroot.path";
                 ret->kv[i++] = req->path;
+                ret->kv[i++] = "unroot.rollback";
+                ret->kv[i++] = req->rollback ? "true" : "false";
+                break;
+        case HELPER_OP_SECRET_GROUP:
+                ret->kv[i++] = "unroot.file";
+                ret->kv[i++] = req->path;
+                ret->kv[i++] = "unroot.group";
+                ret->kv[i++] = req->group;
                 ret->kv[i++] = "unroot.rollback";
                 ret->kv[i++] = req->rollback ? "true" : "false";
                 break;

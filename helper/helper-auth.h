@@ -18,7 +18,7 @@ typedef enum AuthResult {
         _AUTH_RESULT_MAX,
 } AuthResult;
 
-#define HELPER_DETAILS_MAX 4
+#define HELPER_DETAILS_MAX 5
 
 /* NULL-terminated key, value, key, value, … list; values point into the struct or the request. */
 typedef struct HelperDetails {

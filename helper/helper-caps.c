@@ -13,6 +13,8 @@
  * CAP_DAC_OVERRIDE: only for purge, which removes the account's own 0700 trees.
  * shift: CAP_DAC_READ_SEARCH to walk directories of any owner, CAP_SETFCAP to rewrite
  * security.capability, CAP_FSETID to restore setuid/setgid modes on rollback.
+ * secret-group: CAP_CHOWN and CAP_FOWNER for the secret's group and mode, CAP_DAC_READ_SEARCH to
+ * reach it through its service's private directories.
  * No CAP_SYS_ADMIN: logind honours root through polkit. Writing root-owned /etc files as uid 0
  * needs no capability at all. */
 static const cap_value_t helper_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_SETFCAP,
@@ -20,6 +22,7 @@ static const cap_value_t helper_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRI
 static const cap_value_t enroll_caps[] = { CAP_CHOWN, CAP_FOWNER };
 static const cap_value_t purge_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE };
 static const cap_value_t shift_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_READ_SEARCH, CAP_SETFCAP, CAP_FSETID };
+static const cap_value_t secret_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_DAC_READ_SEARCH };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cap_t, cap_free);
 
@@ -66,6 +69,8 @@ int caps_drop_for_op(HelperOp op, bool purge) {
 
         if (op == HELPER_OP_SHIFT)
                 r = caps_keep(shift_caps, ELEMENTSOF(shift_caps));
+        else if (op == HELPER_OP_SECRET_GROUP)
+                r = caps_keep(secret_caps, ELEMENTSOF(secret_caps));
         else if (op == HELPER_OP_UNENROLL && purge)
                 r = caps_keep(purge_caps, ELEMENTSOF(purge_caps));
         else

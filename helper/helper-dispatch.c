@@ -95,6 +95,7 @@ static int send_reply(int fd, const Peer *peer, const char *action, const char *
         Unroot__Helper__EnrollReply enroll = UNROOT__HELPER__ENROLL_REPLY__INIT;
         Unroot__Helper__UnenrollReply unenroll = UNROOT__HELPER__UNENROLL_REPLY__INIT;
         Unroot__Helper__ShiftReply shift = UNROOT__HELPER__SHIFT_REPLY__INIT;
+        Unroot__Helper__SecretGroupReply secret = UNROOT__HELPER__SECRET_GROUP_REPLY__INIT;
         int k;
 
         if (r < 0) {
@@ -145,6 +146,24 @@ static int send_reply(int fd, const Peer *peer, const char *action, const char *
                 shift.mismatched = res->shift.mismatched;
                 reply.result_case = UNROOT__HELPER__HELPER_REPLY__RESULT_SHIFT;
                 reply.shift = &shift;
+                reply.n_changes = res->changes.n;
+                reply.changes = res->changes.items;
+        }
+
+        /* Like a shift, a secret-group that stopped part way still says what it did. */
+        if (req && res && req->op == HELPER_OP_SECRET_GROUP && res->secret_journal) {
+                secret.account = (char *) req->name;
+                secret.file = (char *) req->path;
+                secret.group = (char *) req->group;
+                secret.gid = res->secret_gid;
+                secret.rollback = req->rollback;
+                secret.journal = res->secret_journal;
+                secret.group_created = res->group_created;
+                secret.member_changed = res->member_changed;
+                secret.restart_required = res->member_changed;
+                secret.uid = res->info.uid;
+                reply.result_case = UNROOT__HELPER__HELPER_REPLY__RESULT_SECRET_GROUP;
+                reply.secret_group = &secret;
                 reply.n_changes = res->changes.n;
                 reply.changes = res->changes.items;
         }
@@ -240,6 +259,9 @@ int helper_handle_connection(const HelperContext *ctx, const Authorizer *auth, i
                 break;
         case HELPER_OP_SHIFT:
                 r = op_shift(ctx, &req, &res, &e);
+                break;
+        case HELPER_OP_SECRET_GROUP:
+                r = op_secret_group(ctx, &req, &res, &e);
                 break;
         default:
                 r = error_set(&e, -EINVAL, "op", "unknown operation");

@@ -14,6 +14,7 @@
 void op_result_done(OpResult *r) {
         change_list_done(&r->changes);
         free(r->shift_journal);
+        free(r->secret_journal);
         account_info_done(&r->info);
 }
 
@@ -32,7 +33,7 @@ static bool nss_gid_taken(uint32_t gid, void *ud) {
         return getgrgid(gid) != NULL;
 }
 
-static const AccountsHooks nss_hooks = {
+const AccountsHooks helper_nss_hooks = {
         .user_exists = nss_user_exists,
         .group_exists = nss_group_exists,
         .uid_taken = nss_uid_taken,
@@ -40,7 +41,7 @@ static const AccountsHooks nss_hooks = {
 };
 
 /* logind resolves the uid through NSS; a stale nscd cache would make it miss the new user. */
-static void nscd_invalidate(void) {
+void helper_nscd_invalidate(void) {
         pid_t pid;
 
         if (access("/run/nscd/socket", F_OK) < 0 || access("/usr/sbin/nscd", X_OK) < 0)
@@ -59,13 +60,13 @@ int op_enroll(const HelperContext *ctx, const HelperRequest *req, OpResult *res,
         bool changed = false;
         int r;
 
-        r = accounts_enroll(ctx->root, req->name, req->subid_count, ctx->statedir, ctx->live ? &nss_hooks : NULL,
+        r = accounts_enroll(ctx->root, req->name, req->subid_count, ctx->statedir, ctx->live ? &helper_nss_hooks : NULL,
                             &res->info, &res->changes, e);
         if (r < 0)
                 return r;
         changed = r > 0;
         if (changed && ctx->live)
-                nscd_invalidate();
+                helper_nscd_invalidate();
 
         r = home_ensure(ctx->root, ctx->statedir, req->name, res->info.uid, res->info.gid, &res->changes, e);
         if (r < 0)
@@ -149,7 +150,7 @@ int op_unenroll(const HelperContext *ctx, const HelperRequest *req, OpResult *re
                 changed = changed || r > 0;
                 res->purged = true;
                 if (ctx->live)
-                        nscd_invalidate();
+                        helper_nscd_invalidate();
         }
         return changed;
 }

@@ -23,12 +23,23 @@ typedef struct OpResult {
         bool purged;
         ShiftStats shift;     /* shift */
         char *shift_journal;  /* shift */
+        char *secret_journal; /* secret-group */
+        uint32_t secret_gid;  /* secret-group */
+        bool group_created;   /* secret-group: created (rollback: removed) the group */
+        bool member_changed;  /* secret-group: added (rollback: removed) the membership */
 } OpResult;
 
 void op_result_done(OpResult *r);
+
+/* The live system's NSS collision checks (sysusers' uid_is_ok), and the nscd flush after the
+ * account files changed (logind and user@ resolve through NSS). */
+extern const AccountsHooks helper_nss_hooks;
+void helper_nscd_invalidate(void);
 
 /* 0 unchanged, 1 changed, <0 error with e filled. */
 int op_enroll(const HelperContext *ctx, const HelperRequest *req, OpResult *res, ErrorInfo *e);
 /* helper-shift.c */
 int op_shift(const HelperContext *ctx, const HelperRequest *req, OpResult *res, ErrorInfo *e);
+/* helper-secret.c */
+int op_secret_group(const HelperContext *ctx, const HelperRequest *req, OpResult *res, ErrorInfo *e);
 int op_unenroll(const HelperContext *ctx, const HelperRequest *req, OpResult *res, ErrorInfo *e);

@@ -6,12 +6,14 @@
 #include "framing.h"
 #include "helper-request.h"
 #include "helper.pb-c.h"
+#include "secret-group-plan.h"
 #include "shift-roots.h"
 
 static const char *const op_names[_HELPER_OP_MAX] = {
         [HELPER_OP_ENROLL] = "enroll",
         [HELPER_OP_UNENROLL] = "unenroll",
         [HELPER_OP_SHIFT] = "shift",
+        [HELPER_OP_SECRET_GROUP] = "secret-group",
 };
 
 const char *helper_op_to_string(HelperOp op) {
@@ -88,6 +90,29 @@ int helper_request_parse(const uint8_t *buf, size_t len, HelperRequest *ret, Err
                         return r;
                 memcpy(req.path, m->path.data, m->path.len);
                 req.path[m->path.len] = 0;
+                req.rollback = m->has_rollback && m->rollback;
+                break;
+        }
+        case UNROOT__HELPER__HELPER_REQUEST__OP_SECRET_GROUP: {
+                const Unroot__Helper__SecretGroupRequest *m = msg->secret_group;
+
+                req.op = HELPER_OP_SECRET_GROUP;
+                r = parse_name(&m->account, req.name, e);
+                if (r < 0) {
+                        ErrorInfo copy = e ? *e : (ErrorInfo) {};
+                        return error_set(e, r, "account", "account: %s", copy.message);
+                }
+                r = shift_path_check((const char *) m->file.data, m->file.len, "file", e);
+                if (r < 0)
+                        return r;
+                memcpy(req.path, m->file.data, m->file.len);
+                req.path[m->file.len] = 0;
+                /* bytes: the exact length, so "sudo\0x" is refused, not read as "sudo". */
+                r = secret_group_name_check((const char *) m->group.data, m->group.len, e);
+                if (r < 0)
+                        return r;
+                memcpy(req.group, m->group.data, m->group.len);
+                req.group[m->group.len] = 0;
                 req.rollback = m->has_rollback && m->rollback;
                 break;
         }

@@ -17,6 +17,7 @@ typedef enum HelperOp {
         HELPER_OP_ENROLL,
         HELPER_OP_UNENROLL,
         HELPER_OP_SHIFT,
+        HELPER_OP_SECRET_GROUP,
         _HELPER_OP_MAX,
         _HELPER_OP_INVALID = -EINVAL,
 } HelperOp;
@@ -27,8 +28,9 @@ typedef struct HelperRequest {
         char name[ACCOUNT_NAME_MAX + 1];
         uint32_t subid_count; /* enroll */
         bool purge;           /* unenroll */
-        char path[4096];      /* shift: checked by shift_path_check() */
-        bool rollback;        /* shift */
+        char path[4096];      /* shift; secret-group: the file. Checked by shift_path_check() */
+        bool rollback;        /* shift, secret-group */
+        char group[ACCOUNT_NAME_MAX + 1]; /* secret-group: checked by secret_group_name_check() */
 } HelperRequest;
 
 /* Returns 0, or a negative errno with e naming the field at fault: -EBADMSG for a frame that is

@@ -26,27 +26,32 @@ int shift_journal_name(const char *account, const char *path, char **ret) {
         return asprintf(ret, "%s-%016" PRIx64 ".journal", account, h) < 0 ? -ENOMEM : 0;
 }
 
-static int open_beneath(int dirfd, const char *rel, uint64_t resolve, int flags) {
+int helper_open_beneath(int dirfd, const char *rel, uint64_t resolve, int flags) {
         struct open_how how = { .flags = (uint64_t) (flags | O_CLOEXEC | O_NOFOLLOW), .resolve = resolve };
         long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
         return fd < 0 ? -errno : (int) fd;
 }
 
-/* <statedir>/shift below rootfd, created root-owned 0700; no symlinks on the way. */
-static int open_journal_dir(int rootfd, const char *statedir, bool create, int *ret) {
-        _cleanup_close_ int sfd = -EBADF;
-        int fd;
+int helper_open_state_subdir(int rootfd, const char *statedir, const char *subdir, bool create, int *ret) {
+        _cleanup_close_ int sfd = -EBADF, fd = -EBADF;
+        struct stat st;
 
-        sfd = open_beneath(rootfd, statedir + 1, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        sfd = helper_open_beneath(rootfd, statedir + 1, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
                            O_PATH | O_DIRECTORY);
         if (sfd < 0)
                 return sfd;
-        if (create && mkdirat(sfd, SHIFT_JOURNAL_SUBDIR, 0700) < 0 && errno != EEXIST)
+        if (create && mkdirat(sfd, subdir, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        fd = open_beneath(sfd, SHIFT_JOURNAL_SUBDIR, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, O_RDONLY | O_DIRECTORY);
+        fd = helper_open_beneath(sfd, subdir, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, O_RDONLY | O_DIRECTORY);
         if (fd < 0)
                 return fd;
-        *ret = fd;
+        /* Journals decide what is restored as root: only ever read them from a directory nobody
+         * else can write (an account named like the subdirectory would own its home there). */
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_uid != geteuid() || (st.st_mode & 0077) != 0)
+                return -EPERM;
+        *ret = TAKE_FD(fd);
         return 0;
 }
 
@@ -103,18 +108,18 @@ int op_shift(const HelperContext *ctx, const HelperRequest *req, OpResult *res, 
         if (rootfd < 0)
                 return error_set(e, -errno, "", "cannot open the root directory: %m");
         /* The allowed root is the admin's: it may be a mount point of its own, but no symlink. */
-        allowedfd = open_beneath(rootfd, allowed + 1, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        allowedfd = helper_open_beneath(rootfd, allowed + 1, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
                                  O_PATH | O_DIRECTORY);
         if (allowedfd < 0)
                 return error_set(e, allowedfd, "path", "path: cannot open the allowed root '%s': %s", allowed,
                                  strerror(-allowedfd));
         /* Below it, everything may be the container's: no symlink, no mount crossing. */
-        topfd = open_beneath(allowedfd, req->path + strlen(allowed) + 1,
+        topfd = helper_open_beneath(allowedfd, req->path + strlen(allowed) + 1,
                              RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
                              O_PATH | O_DIRECTORY);
         if (topfd == -ENOTDIR) {
                 /* O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: name the real reason. */
-                _cleanup_close_ int lfd = open_beneath(allowedfd, req->path + strlen(allowed) + 1,
+                _cleanup_close_ int lfd = helper_open_beneath(allowedfd, req->path + strlen(allowed) + 1,
                                                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
                                                        RESOLVE_NO_MAGICLINKS, O_PATH);
                 struct stat st;
@@ -130,7 +135,7 @@ int op_shift(const HelperContext *ctx, const HelperRequest *req, OpResult *res, 
         r = shift_journal_name(req->name, req->path, &jname);
         if (r < 0)
                 return r;
-        r = open_journal_dir(rootfd, statedir, !req->rollback, &jdir);
+        r = helper_open_state_subdir(rootfd, statedir, SHIFT_JOURNAL_SUBDIR, !req->rollback, &jdir);
         if (r == -ENOENT && req->rollback)
                 goto no_journal;
         if (r < 0)

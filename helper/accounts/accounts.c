@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "accounts-txn.h"
 #include "enroll-plan.h"
 #include "etc-lock.h"
 #include "etc-write.h"
@@ -216,4 +217,21 @@ int accounts_remove(const char *root, const char *name, ChangeList *changes, Err
                 if (change_list_add(changes, "%s", ch.items[i]) < 0)
                         return error_set(e, -ENOMEM, NULL, "Out of memory.");
         return changed;
+}
+
+int accounts_txn_begin(const char *root, AccountsTxn *ret, ErrorInfo *e) {
+        *ret = (AccountsTxn) { .etcfd = -EBADF, .lock = ETC_LOCK_NULL };
+        return begin(root, true, &ret->etcfd, &ret->lock, &ret->db, e);
+}
+
+int accounts_txn_commit(AccountsTxn *t, EtcWriteOrder order, ErrorInfo *e) {
+        return etc_write_files_ordered(t->etcfd, t->db.files, order, e);
+}
+
+void accounts_txn_done(AccountsTxn *t) {
+        if (!t)
+                return;
+        accounts_db_done(&t->db);
+        etc_lock_release(&t->lock);
+        t->etcfd = safe_close(t->etcfd);
 }

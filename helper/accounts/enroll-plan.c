@@ -93,9 +93,7 @@ bool accounts_db_is_member(const AccountsDb *db, const char *name) {
         return strv_contains(m, name);
 }
 
-/* Rewrites field 3 (member list) of a group or gshadow line with name added or removed. Returns 1
- * if the line changed. */
-static int line_edit_member(EtcFile *f, size_t idx, const char *name, bool add) {
+int group_line_edit_member(EtcFile *f, size_t idx, const char *name, bool add) {
         _cleanup_strv_free_ char **m = NULL;
         _cleanup_free_ char *joined = NULL, *content = NULL;
         const EtcLine *l = &f->lines[idx];
@@ -157,7 +155,7 @@ static bool gid_free(const AccountsDb *db, const AccountsHooks *hooks, uint32_t 
         return !(hooks && hooks->gid_taken && hooks->gid_taken(gid, hooks->userdata));
 }
 
-static int alloc_gid(const AccountsDb *db, const AccountsHooks *hooks, uint32_t *ret, ErrorInfo *e) {
+int accounts_alloc_system_gid(const AccountsDb *db, const AccountsHooks *hooks, uint32_t *ret, ErrorInfo *e) {
         /* Top-down like find_new_gid() and sysusers, so service groups stay away from the ids that
          * packages' maintainer scripts pick bottom-up. */
         for (uint32_t g = MIN(db->defs.sys_gid_max, (uint32_t) INT32_MAX); g >= db->defs.sys_gid_min && g > 0; g--)
@@ -426,7 +424,7 @@ int enroll_plan(AccountsDb *db, const char *name, uint32_t subid_count, const ch
         ai = etc_file_find_record(group, ACCOUNTS_GROUP);
         if (ai < 0) {
                 uint32_t agid;
-                r = alloc_gid(db, hooks, &agid, e);
+                r = accounts_alloc_system_gid(db, hooks, &agid, e);
                 if (r < 0)
                         return r;
                 if (asprintf(&line, ACCOUNTS_GROUP ":x:%" PRIu32 ":", agid) < 0 ||
@@ -477,7 +475,7 @@ int enroll_plan(AccountsDb *db, const char *name, uint32_t subid_count, const ch
                                 break;
                         }
                 if (!found) {
-                        r = alloc_gid(db, hooks, &gid, e);
+                        r = accounts_alloc_system_gid(db, hooks, &gid, e);
                         if (r < 0)
                                 return r;
                         if (uid_free(db, hooks, gid) && gid >= d->sys_uid_min && gid <= d->sys_uid_max)
@@ -525,14 +523,14 @@ int enroll_plan(AccountsDb *db, const char *name, uint32_t subid_count, const ch
 
         /* 4. Membership in the marker group, in group and gshadow. */
         ai = etc_file_find_record(group, ACCOUNTS_GROUP);
-        r = line_edit_member(group, (size_t) ai, name, true);
+        r = group_line_edit_member(group, (size_t) ai, name, true);
         if (r > 0)
                 r = change_list_add(&ch, "added '%s' to group '" ACCOUNTS_GROUP "'", name);
         if (r < 0)
                 return error_set(e, r, NULL, "Out of memory.");
         if (gshadow->existed) {
                 ai = etc_file_find_record(gshadow, ACCOUNTS_GROUP);
-                r = line_edit_member(gshadow, (size_t) ai, name, true);
+                r = group_line_edit_member(gshadow, (size_t) ai, name, true);
                 if (r > 0)
                         r = change_list_add(&ch, "added '%s' to group '" ACCOUNTS_GROUP "' in /etc/gshadow", name);
                 if (r < 0)
@@ -643,7 +641,7 @@ int remove_plan(AccountsDb *db, const char *name, ChangeList *changes, ErrorInfo
                 i = etc_file_find_record(&db->files[k], ACCOUNTS_GROUP);
                 if (i < 0)
                         continue;
-                r = line_edit_member(&db->files[k], (size_t) i, name, false);
+                r = group_line_edit_member(&db->files[k], (size_t) i, name, false);
                 if (r > 0)
                         r = change_list_add(&ch, "removed '%s' from group '" ACCOUNTS_GROUP "'%s", name,
                                             k == ETC_GSHADOW ? " in /etc/gshadow" : "");

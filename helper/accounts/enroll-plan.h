@@ -27,6 +27,12 @@ int enroll_plan(AccountsDb *db, const char *name, uint32_t subid_count, const ch
 int remove_plan(AccountsDb *db, const char *name, ChangeList *changes, ErrorInfo *e);
 int lookup_plan(const AccountsDb *db, const char *name, AccountInfo *ret_info, ErrorInfo *e);
 
+/* Rewrites field 3 (member list) of a group or gshadow line with name added or removed. Returns 1
+ * if the line changed. */
+int group_line_edit_member(EtcFile *f, size_t idx, const char *name, bool add);
+/* A free gid in SYS_GID_MIN..SYS_GID_MAX, top-down (files and NSS hooks). */
+int accounts_alloc_system_gid(const AccountsDb *db, const AccountsHooks *hooks, uint32_t *ret, ErrorInfo *e);
+
 /* Pure allocation of one subordinate range for the account in file kind (ETC_SUBUID/ETC_SUBGID),
  * appended to it. Exposed for the benchmark and tests. */
 int enroll_plan_subid(AccountsDb *db, EtcKind kind, const char *name, uint32_t uid, uint32_t count,

@@ -49,17 +49,24 @@ const char *shift_roots_find(char *const *roots, const char *path) {
 
 int shift_roots_load(const char *root, const char *home, char ***ret, ErrorInfo *e) {
         static const char *const defaults[] = SHIFT_ROOTS_DEFAULT;
+
+        return roots_conf_load(root, SHIFT_ROOTS_CONF, defaults, home, ret, e);
+}
+
+int roots_conf_load(const char *root, const char *conf_path, const char *const *defaults, const char *extra,
+                    char ***ret, ErrorInfo *e) {
+        const char *base = strrchr(conf_path, '/') ? strrchr(conf_path, '/') + 1 : conf_path;
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *conf = NULL, *line = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         size_t n = 0, alloc = 0, lineno = 0;
         ssize_t k;
 
-        if (asprintf(&conf, "%s%s", root && !streq(root, "/") ? root : "", SHIFT_ROOTS_CONF) < 0)
+        if (asprintf(&conf, "%s%s", root && !streq(root, "/") ? root : "", conf_path) < 0)
                 return -ENOMEM;
         f = fopen(conf, "re");
         if (!f && errno != ENOENT)
-                return error_set(e, -errno, "shift-roots.conf", "cannot read %s: %s", conf, strerror(errno));
+                return error_set(e, -errno, base, "cannot read %s: %s", conf, strerror(errno));
 
 #define PUSH(s)                                                                         \
         do {                                                                            \
@@ -91,14 +98,14 @@ int shift_roots_load(const char *root, const char *home, char ***ret, ErrorInfo 
                                 line[--len] = 0;
                         if (len == 0 || line[0] == '#')
                                 continue;
-                        (void) snprintf(field, sizeof field, "shift-roots.conf:%zu", lineno);
+                        (void) snprintf(field, sizeof field, "%s:%zu", base, lineno);
                         if (shift_path_check(line, len, field, e) < 0)
                                 return -EINVAL;
                         PUSH(line);
                 }
         }
-        if (home)
-                PUSH(home);
+        if (extra)
+                PUSH(extra);
 #undef PUSH
         *ret = TAKE_PTR(l);
         return 0;

@@ -24,3 +24,8 @@ const char *shift_roots_find(char *const *roots, const char *path);
 /* Reads the configured roots below `root` (NULL: /) and appends home. Lines that are not clean
  * absolute paths are refused: -EINVAL with field "shift-roots.conf:LINE". */
 int shift_roots_load(const char *root, const char *home, char ***ret, ErrorInfo *e);
+
+/* The same for any such list: <root><conf_path>, else defaults (NULL-terminated); extra (may be
+ * NULL) is appended. Bad lines: -EINVAL with field "<basename of conf_path>:LINE". */
+int roots_conf_load(const char *root, const char *conf_path, const char *const *defaults, const char *extra,
+                    char ***ret, ErrorInfo *e);
