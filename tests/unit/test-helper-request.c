@@ -129,6 +129,65 @@ static void test_unenroll(void **state) {
         assert_int_equal(helper_request_parse(buf, n, &r, NULL), -EINVAL);
 }
 
+static size_t pack_secret(uint8_t *buf, const void *account, size_t alen, const void *file, size_t flen,
+                          const void *group, size_t glen, bool rollback) {
+        Unroot__Helper__HelperRequest req = UNROOT__HELPER__HELPER_REQUEST__INIT;
+        Unroot__Helper__SecretGroupRequest sg = UNROOT__HELPER__SECRET_GROUP_REQUEST__INIT;
+
+        sg.account = (ProtobufCBinaryData) { alen, (uint8_t *) account };
+        sg.file = (ProtobufCBinaryData) { flen, (uint8_t *) file };
+        sg.group = (ProtobufCBinaryData) { glen, (uint8_t *) group };
+        sg.has_rollback = true;
+        sg.rollback = rollback;
+        req.version = 1;
+        req.op_case = UNROOT__HELPER__HELPER_REQUEST__OP_SECRET_GROUP;
+        req.secret_group = &sg;
+        return unroot__helper__helper_request__pack(&req, buf);
+}
+#define SG(buf, a, f, g, rb) pack_secret(buf, a, sizeof(a) - 1, f, sizeof(f) - 1, g, sizeof(g) - 1, rb)
+
+static void test_secret_group(void **state) {
+        uint8_t buf[512];
+        HelperRequest r;
+        ErrorInfo e = {};
+        size_t n;
+
+        n = SG(buf, "container-monitor", "/var/lib/dqe/token", "technitium-readers", true);
+        assert_int_equal(helper_request_parse(buf, n, &r, &e), 0);
+        assert_int_equal(r.op, HELPER_OP_SECRET_GROUP);
+        assert_string_equal(r.name, "container-monitor");
+        assert_string_equal(r.path, "/var/lib/dqe/token");
+        assert_string_equal(r.group, "technitium-readers");
+        assert_true(r.rollback);
+        assert_string_equal(helper_op_to_string(r.op), "secret-group");
+
+        /* each field refused by name */
+        n = SG(buf, "root", "/var/lib/dqe/token", "readers", false);
+        assert_true(helper_request_parse(buf, n, &r, &e) < 0);
+        assert_string_equal(e.field, "account");
+        n = SG(buf, "a\0b", "/var/lib/dqe/token", "readers", false);
+        assert_int_equal(helper_request_parse(buf, n, &r, &e), -EINVAL);
+        assert_string_equal(e.field, "account");
+        n = SG(buf, "container-db", "var/lib/x", "readers", false);
+        assert_int_equal(helper_request_parse(buf, n, &r, &e), -EINVAL);
+        assert_string_equal(e.field, "file");
+        n = SG(buf, "container-db", "/var/lib/../../etc/shadow", "readers", false);
+        assert_int_equal(helper_request_parse(buf, n, &r, &e), -EINVAL);
+        assert_string_equal(e.field, "file");
+        n = SG(buf, "container-db", "/var/lib/x\0/etc/shadow", "readers", false);
+        assert_int_equal(helper_request_parse(buf, n, &r, &e), -EINVAL);
+        assert_string_equal(e.field, "file");
+        n = SG(buf, "container-db", "/var/lib/x", "sudo\0x", false);
+        assert_int_equal(helper_request_parse(buf, n, &r, &e), -EINVAL);
+        assert_string_equal(e.field, "group");
+        n = SG(buf, "container-db", "/var/lib/x", "sudo", false);
+        assert_int_equal(helper_request_parse(buf, n, &r, &e), -EPERM);
+        assert_string_equal(e.field, "group");
+        n = SG(buf, "container-db", "/var/lib/x", "", false);
+        assert_int_equal(helper_request_parse(buf, n, &r, &e), -EINVAL);
+        assert_string_equal(e.field, "group");
+}
+
 static void test_version_and_oneof(void **state) {
         Unroot__Helper__HelperRequest req = UNROOT__HELPER__HELPER_REQUEST__INIT;
         uint8_t buf[256];
@@ -231,6 +290,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_names),
                 cmocka_unit_test(test_embedded_nul),
                 cmocka_unit_test(test_unenroll),
+                cmocka_unit_test(test_secret_group),
                 cmocka_unit_test(test_version_and_oneof),
                 cmocka_unit_test(test_malformed_frames),
                 cmocka_unit_test(test_two_oneof_members),
