@@ -453,32 +453,44 @@ static int verb_unenroll(int argc, char *argv[]) {
         return ex;
 }
 
-static int verb_shift(int argc, char *argv[]) {
+/* The options of the helper verbs that can be undone: --rollback plus the common ones, then exactly
+ * n_args arguments. Returns 0 with *ret_rollback set, or an exit code. */
+static int parse_rollback_verb(int argc, char *argv[], int n_args, const char *usage, bool *ret_rollback) {
         static const struct option options[] = {
                 { "rollback", no_argument, NULL, ARG_ROLLBACK },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 {}
         };
-        Unroot__Helper__HelperRequest req = UNROOT__HELPER__HELPER_REQUEST__INIT;
-        Unroot__Helper__ShiftRequest sr = UNROOT__HELPER__SHIFT_REQUEST__INIT;
-        _cleanup_(helper_reply_holder_done) HelperReplyHolder h = {};
-        bool rollback = false;
-        int c, ex;
+        int c;
 
+        *ret_rollback = false;
         optind = 0;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_ROLLBACK:
-                        rollback = true;
+                        *ret_rollback = true;
                         break;
                 default:
                         if (common_option(c))
                                 break;
                         return AGENTCTL_EXIT_USAGE;
                 }
-        if (optind + 2 != argc)
-                return usage_error("shift: expected NAME PATH");
+        if (optind + n_args != argc)
+                return usage_error("%s", usage);
+        return 0;
+}
+
+static int verb_shift(int argc, char *argv[]) {
+        Unroot__Helper__HelperRequest req = UNROOT__HELPER__HELPER_REQUEST__INIT;
+        Unroot__Helper__ShiftRequest sr = UNROOT__HELPER__SHIFT_REQUEST__INIT;
+        _cleanup_(helper_reply_holder_done) HelperReplyHolder h = {};
+        bool rollback;
+        int ex;
+
+        ex = parse_rollback_verb(argc, argv, 2, "shift: expected NAME PATH", &rollback);
+        if (ex != 0)
+                return ex;
 
         helper_shift_request(&req, &sr, argv[optind], argv[optind + 1], rollback);
         ex = call_helper(&req, &h);
@@ -518,31 +530,15 @@ static int verb_shift(int argc, char *argv[]) {
 }
 
 static int verb_secret_group(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "rollback", no_argument, NULL, ARG_ROLLBACK },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
-                {}
-        };
         Unroot__Helper__HelperRequest req = UNROOT__HELPER__HELPER_REQUEST__INIT;
         Unroot__Helper__SecretGroupRequest sr = UNROOT__HELPER__SECRET_GROUP_REQUEST__INIT;
         _cleanup_(helper_reply_holder_done) HelperReplyHolder h = {};
-        bool rollback = false;
-        int c, ex;
+        bool rollback;
+        int ex;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
-                switch (c) {
-                case ARG_ROLLBACK:
-                        rollback = true;
-                        break;
-                default:
-                        if (common_option(c))
-                                break;
-                        return AGENTCTL_EXIT_USAGE;
-                }
-        if (optind + 3 != argc)
-                return usage_error("secret-group: expected NAME FILE GROUP");
+        ex = parse_rollback_verb(argc, argv, 3, "secret-group: expected NAME FILE GROUP", &rollback);
+        if (ex != 0)
+                return ex;
 
         helper_secret_group_request(&req, &sr, argv[optind], argv[optind + 1], argv[optind + 2], rollback);
         ex = call_helper(&req, &h);

@@ -26,13 +26,14 @@
 #define STATE_LOCK_TIMEOUT_USEC (15ULL * 1000000ULL)
 
 /* <dirfd>/<name> replaced by data: temp file, fsync, rename, fsync of the directory. The caller
- * holds the state directory's lock, so the temp name cannot be in use. */
+ * holds the state directory's lock, so the temp name cannot be in use; a killed run's temp file has
+ * the account writer's prefix and is removed by etc_write_clean_stale() under that lock. */
 static int replace_at(int dirfd, const char *name, const char *data, size_t len) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (asprintf(&tmp, ".#%s.tmp", name) < 0)
+        if (asprintf(&tmp, ETC_TEMP_PREFIX "%s", name) < 0)
                 return -ENOMEM;
         (void) unlinkat(dirfd, tmp, 0);
         fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -132,34 +133,13 @@ static int marker_remove(int sdir, const char *group) {
         return RET_NERRNO(fsync(sdir));
 }
 
-/* Temp files of a killed run (".#NAME.tmp"): never renamed, so never meant. */
-static int clean_stale(int sdir) {
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
-        int dfd;
-
-        dfd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return -errno;
-        }
-        while ((de = readdir(d)))
-                if (strneq(de->d_name, ".#", 2) && strlen(de->d_name) > 6 &&
-                    streq(de->d_name + strlen(de->d_name) - 4, ".tmp"))
-                        (void) unlinkat(sdir, de->d_name, 0);
-        return 0;
-}
-
 /* One secret-group at a time: journals and markers are read, decided on and replaced under this. */
 static int lock_state(int sdir, ErrorInfo *e) {
         uint64_t deadline = now_usec() + STATE_LOCK_TIMEOUT_USEC;
 
         for (;;) {
                 if (flock(sdir, LOCK_EX | LOCK_NB) >= 0)
-                        return clean_stale(sdir);
+                        return etc_write_clean_stale(sdir) < 0 ? -EIO : 0;
                 if (errno != EWOULDBLOCK)
                         return error_set(e, -errno, "", "cannot lock the secret-group state: %m");
                 if (now_usec() >= deadline)
@@ -219,24 +199,37 @@ static int file_transition(int fd, const struct stat *st, uint32_t gid, mode_t m
         return 1;
 }
 
+/* The account files locked and read, and what the state directory says about group. */
+static int begin_group(const HelperContext *ctx, int sdir, const char *group, AccountsTxn *txn,
+                       SecretGroupMarker *ret_marker, ErrorInfo *e) {
+        int r;
+
+        r = accounts_txn_begin(ctx->root, txn, e);
+        if (r < 0)
+                return r;
+        r = marker_load(sdir, group, ret_marker);
+        if (r < 0)
+                return error_set(e, r, "", "cannot read the group marker in the state directory: %s", strerror(-r));
+        return 0;
+}
+
 static int secret_apply(const HelperContext *ctx, const HelperRequest *req, OpResult *res, int sdir,
                         const char *jname, int fd, const struct stat *st, ErrorInfo *e) {
         _cleanup_(accounts_txn_done) AccountsTxn txn = { .etcfd = -EBADF, .lock = ETC_LOCK_NULL };
+        /* What the plan would do is reported only once it is done. */
+        _cleanup_(change_list_done) ChangeList planned = {};
         SecretJournal j = {}, old = {};
         SecretGroupMarker marker;
         SecretGroupPlan plan = {};
         int r, written, k;
 
-        r = accounts_txn_begin(ctx->root, &txn, e);
+        r = begin_group(ctx, sdir, req->group, &txn, &marker, e);
         if (r < 0)
                 return r;
-        r = marker_load(sdir, req->group, &marker);
-        if (r < 0)
-                return error_set(e, r, "", "cannot read the group marker in the state directory: %s", strerror(-r));
         /* The group's rules first: they hold whatever was shared before. Only the in-memory files
          * change here; nothing is written before the journal. */
         r = secret_group_plan_add(&txn.db, req->group, req->name, &marker, ctx->live ? &helper_nss_hooks : NULL,
-                                  &plan, &res->changes, e);
+                                  &plan, &planned, e);
         if (r < 0)
                 return r;
 
@@ -288,6 +281,8 @@ static int secret_apply(const HelperContext *ctx, const HelperRequest *req, OpRe
         if (written < 0)
                 return written;
         accounts_txn_done(&txn);
+        for (size_t i = 0; i < planned.n; i++)
+                (void) change_list_add(&res->changes, "%s", planned.items[i]);
         res->group_created = plan.group_created;
         res->member_changed = plan.member_changed;
         if (written > 0 && ctx->live)
@@ -300,10 +295,6 @@ static int secret_apply(const HelperContext *ctx, const HelperRequest *req, OpRe
                 (void) change_list_add(&res->changes, "%s: group %u -> %s (gid %" PRIu32 "), mode %04o -> %04o, owner "
                                        "%u kept", req->path, (unsigned) st->st_gid, req->group, plan.gid,
                                        (unsigned) (st->st_mode & 07777), SECRET_FILE_MODE, (unsigned) st->st_uid);
-        if (plan.member_changed)
-                (void) change_list_add(&res->changes, "restart user@%u.service (the user manager of %s) to pick up "
-                                       "the new group: systemctl restart user@%u.service",
-                                       (unsigned) res->info.uid, req->name, (unsigned) res->info.uid);
         if (written == 0 && k == 0)
                 (void) change_list_add(&res->changes, "%s is already shared with %s through group '%s' (journal %s)",
                                        req->path, req->name, req->group, res->secret_journal);
@@ -315,16 +306,10 @@ static int secret_apply(const HelperContext *ctx, const HelperRequest *req, OpRe
 static int hand_over_membership(int sdir, const char *jname, const SecretJournal *j, ChangeList *changes) {
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
-        int dfd;
 
-        dfd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        d = opendir_at(sdir);
+        if (!d)
                 return -errno;
-        d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return -errno;
-        }
         while ((de = readdir(d))) {
                 SecretJournal other;
                 size_t n = strlen(de->d_name);
@@ -354,11 +339,8 @@ static int remove_stale_marker(const HelperContext *ctx, int sdir, const char *g
         SecretGroupMarker marker;
         int r;
 
-        r = marker_load(sdir, group, &marker);
+        r = begin_group(ctx, sdir, group, &txn, &marker, e);
         if (r < 0 || !marker.present)
-                return r < 0 ? error_set(e, r, "", "cannot read the group marker: %s", strerror(-r)) : 0;
-        r = accounts_txn_begin(ctx->root, &txn, e);
-        if (r < 0)
                 return r;
         if (etc_file_find_record(&txn.db.files[ETC_GROUP], group) >= 0)
                 return 0;
@@ -372,6 +354,7 @@ static int secret_rollback(const HelperContext *ctx, const HelperRequest *req, O
                            const char *jname, int fd, const struct stat *st, const ErrorInfo *open_error,
                            ErrorInfo *e) {
         _cleanup_(accounts_txn_done) AccountsTxn txn = { .etcfd = -EBADF, .lock = ETC_LOCK_NULL };
+        _cleanup_(change_list_done) ChangeList planned = {};
         SecretGroupMarker marker;
         SecretGroupPlan plan = {};
         SecretJournal j;
@@ -421,13 +404,10 @@ static int secret_rollback(const HelperContext *ctx, const HelperRequest *req, O
                 remove_member = r == 0;
         }
 
-        r = accounts_txn_begin(ctx->root, &txn, e);
+        r = begin_group(ctx, sdir, req->group, &txn, &marker, e);
         if (r < 0)
                 return r;
-        r = marker_load(sdir, req->group, &marker);
-        if (r < 0)
-                return error_set(e, r, "", "cannot read the group marker in the state directory: %s", strerror(-r));
-        r = secret_group_plan_remove(&txn.db, req->group, req->name, remove_member, &marker, &plan, &res->changes, e);
+        r = secret_group_plan_remove(&txn.db, req->group, req->name, remove_member, &marker, &plan, &planned, e);
         if (r < 0)
                 return r;
         written = accounts_txn_commit(&txn, ETC_WRITE_REMOVE, e);
@@ -435,14 +415,12 @@ static int secret_rollback(const HelperContext *ctx, const HelperRequest *req, O
                 return written;
         group_left = etc_file_find_record(&txn.db.files[ETC_GROUP], req->group) >= 0;
         accounts_txn_done(&txn);
+        for (size_t i = 0; i < planned.n; i++)
+                (void) change_list_add(&res->changes, "%s", planned.items[i]);
         res->group_created = plan.group_removed;
         res->member_changed = plan.member_changed;
         if (written > 0 && ctx->live)
                 helper_nscd_invalidate();
-        if (plan.member_changed)
-                (void) change_list_add(&res->changes, "restart user@%u.service (the user manager of %s) to drop the "
-                                       "group: systemctl restart user@%u.service", (unsigned) res->info.uid,
-                                       req->name, (unsigned) res->info.uid);
 
         /* Stale markers (a group removed by hand, a crash before the group was written) go too. */
         if (marker.present && !group_left) {

@@ -176,17 +176,12 @@ fail:
 
 int etc_write_clean_stale(int etcfd) {
         _cleanup_closedir_ DIR *d = NULL;
-        int fd, n = 0;
         struct dirent *de;
+        int n = 0;
 
-        fd = openat(etcfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
+        d = opendir_at(etcfd);
+        if (!d)
                 return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
         while ((de = readdir(d))) {
                 struct stat st;
 

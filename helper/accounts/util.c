@@ -184,3 +184,19 @@ uint64_t now_usec(void) {
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
+
+DIR *opendir_at(int dirfd) {
+        DIR *d;
+        int fd;
+
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d) {
+                int saved = errno;
+                safe_close(fd);
+                errno = saved;
+        }
+        return d;
+}

@@ -5,6 +5,7 @@
 
 /* Small basics only this library needs. */
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +22,8 @@ int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Writes all of buf, retrying short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* A DIR stream of the directory dirfd refers to (its own fd, dirfd stays open); NULL with errno. */
+DIR *opendir_at(int dirfd);
 /* Opens <root>/etc as a directory fd without following a symlink at "etc". */
 int open_etc_dir(const char *root, int *ret_fd);
 /* Root-relative display path "/etc/<file>". */
