@@ -18,6 +18,7 @@
 #include "agent-account.h"
 #include "agent-client.h"
 #include "agentctl-helper.h"
+#include "agentctl-migrate.h"
 #include "agentctl-output.h"
 #include "agentctl-polkit.h"
 #include "agentctl-status.h"
@@ -65,6 +66,7 @@ static int verb_unit_action(int argc, char *argv[]);
 static int verb_reapply(int argc, char *argv[]);
 static int verb_logs(int argc, char *argv[]);
 static int verb_shift(int argc, char *argv[]);
+static int verb_migrate(int argc, char *argv[]);
 static int verb_secret_group(int argc, char *argv[]);
 
 /* Like crun's commands[]: name, handler, one-line synopsis for --help. */
@@ -78,6 +80,7 @@ static const Verb verbs[] = {
         { "reapply", verb_reapply, "reapply NAME [--timeout SEC]" },
         { "logs", verb_logs, "logs NAME/UNIT [-n N] [-f]" },
         { "shift", verb_shift, "shift NAME PATH [--rollback]   (ownership shift of a root container's data; used by migrate)" },
+        { "migrate", verb_migrate, "migrate plan SERVICE... --to ACCOUNT   (what moving root Quadlet services would do)" },
         { "secret-group", verb_secret_group, "secret-group NAME FILE GROUP [--rollback]   (share a host secret file through a group; used by migrate)" },
 };
 
@@ -577,6 +580,10 @@ static int verb_secret_group(int argc, char *argv[]) {
         if (ex != AGENTCTL_EXIT_SUCCESS)
                 report_failure("secret-group", argv[optind], h.reply);
         return ex;
+}
+
+static int verb_migrate(int argc, char *argv[]) {
+        return verb_migrate_main(argc, argv, arg_json, arg_ask_password);
 }
 
 static int verb_status(int argc, char *argv[]) {
