@@ -261,6 +261,7 @@ static const ShiftRecord *inode_index_find(const InodeIndex *ix, const ShiftJour
 typedef struct Pending {
         int fd;
         mode_t type;
+        bool journaled; /* the record is in the journal already (resume) */
         bool chown;     /* the owner still has to change */
         ShiftRecord rec;
 } Pending;
@@ -368,11 +369,16 @@ static int apply_new(int fd, mode_t type, const ShiftRecord *rec, bool do_chown)
 }
 
 /* The applier's stage: 1. the lines, durably; 2. the changes. On a journal error nothing of the
- * batch is changed. */
+ * batch is changed. The records are formatted here rather than by the walker, which is the busier
+ * stage (openat2, statx and listxattr against chown and close). */
 static int batch_apply(Run *run, Batch *b) {
-        int r;
+        int r = 0;
 
-        r = shift_journal_append(run->p->journal_fd, &run->apply_out, false);
+        for (size_t i = 0; r >= 0 && i < b->n; i++)
+                if (!b->items[i].journaled)
+                        r = shift_record_format(&b->out, &b->items[i].rec);
+        if (r >= 0)
+                r = shift_journal_append(run->p->journal_fd, &run->apply_out, false);
         if (r >= 0)
                 r = shift_journal_append(run->p->journal_fd, &b->out, !run->p->no_sync);
         if (r < 0) {
@@ -478,16 +484,10 @@ static int batch_handoff(Run *run, bool full) {
 
 static int batch_add(Run *run, int *fd, mode_t type, ShiftRecord *rec, bool journaled, bool do_chown) {
         Batch *b = run->filling;
-        int r;
 
-        if (!journaled) {
-                r = shift_record_format(&b->out, rec);
-                if (r < 0) {
-                        shift_record_done(rec);
-                        return r;
-                }
-        }
-        b->items[b->n++] = (Pending) { .fd = TAKE_FD(*fd), .type = type, .chown = do_chown, .rec = *rec };
+        b->items[b->n++] = (Pending) {
+                .fd = TAKE_FD(*fd), .type = type, .journaled = journaled, .chown = do_chown, .rec = *rec,
+        };
         *rec = (ShiftRecord) {};
         if (b->n == run->batch_max)
                 return batch_handoff(run, true);
@@ -870,8 +870,8 @@ int shift_tree(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
         run.stats.changed = run.applied;
         run.stats.failed += run.apply_failed;
         if (r < 0) {
-                /* Keep the reports of what was done; the records of what was changed are already
-                 * there. Those of the batch being filled describe nothing that was changed. */
+                /* Keep the reports; the records of what was changed are already there, and the batch
+                 * being filled (nothing of it changed) has no records yet. */
                 batch_clear(run.filling);
                 (void) shift_journal_append(p->journal_fd, &run.apply_out, false);
                 (void) shift_journal_append(p->journal_fd, &run.filling->out, false);
