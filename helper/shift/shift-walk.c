@@ -545,7 +545,8 @@ static int visit(Run *run, int *fd, const struct statx *sx, const char *relpath)
         rec.new_mode = rec.old_mode;
         if (!S_ISDIR(type)) {
                 /* What chown does to the mode, kept (helper-anchors.md §3.5: no setuid/setgid on
-                 * shifted data; RestrictSUIDSGID= in the unit makes this the policy anyway). */
+                 * shifted data). The shift never sets either bit; only rollback puts back the
+                 * journaled ones (see RestrictSUIDSGID= in unroot-helper@.service.in). */
                 rec.new_mode &= ~(mode_t) S_ISUID;
                 if (rec.new_mode & S_IXGRP)
                         rec.new_mode &= ~(mode_t) S_ISGID;
@@ -947,9 +948,13 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
                 if (r < 0)
                         goto fail;
         }
-        /* Last, since chown and ACL writes change mode bits: the exact old mode, setuid included. */
+        /* Last, since chown and ACL writes change mode bits: the exact old mode, setuid included.
+         * Only when it differs: a directory keeps setgid through chown, so its mode is usually right
+         * already, and nothing is asked of the kernel then. */
         if (!S_ISLNK(sx.stx_mode)) {
-                r = chmod_pinned(fd, rec->old_mode);
+                r = pin_stat(fd, &sx);
+                if (r >= 0 && (sx.stx_mode & 07777) != rec->old_mode)
+                        r = chmod_pinned(fd, rec->old_mode);
                 if (r < 0)
                         goto fail;
         }
