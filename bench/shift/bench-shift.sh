@@ -115,8 +115,8 @@ fi
 if command -v strace >/dev/null; then
         per_entry() { # per_entry NAME STRACE_C_FILE
                 awk -v n="$ENTRIES" -v name="$1" '
-                        $1 ~ /^[0-9.]+$/ && NF >= 5 { calls = $4; sc = $NF; if (calls / n >= 0.01) { list = list sprintf(" %s %.2f", sc, calls / n) } }
-                        $NF == "total" { total = $(NF-2) }
+                        $NF == "total" { total = $4; next }
+                        $1 ~ /^[0-9.]+$/ && NF >= 5 { if ($4 / n >= 0.01) list = list sprintf(" %s %.2f", $NF, $4 / n) }
                         END { printf "syscalls per entry, %s: %.2f total:%s\n", name, total / n, list }' "$2"
         }
         reset; strace -f -c -o "$W/strace.shift" "$INPROC" --quiet --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$W/journal" "$TREE" >/dev/null
