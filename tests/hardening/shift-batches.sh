@@ -46,10 +46,11 @@ fresh; strace -f -qq -e trace=clone,clone3 -o "$T/clone" "$INPROC" --quiet --bat
 grep -q clone "$T/clone" && pass || fail "no second thread was started"
 
 killed() { # killed SPEC ARGS...
-        # in a subshell, whose stderr also takes the shell's "Killed" notice
+        # in a subshell that waits (and prints the shell's "Killed" notice to its muted stderr)
         (strace -f -qq -o /dev/null -e trace="${1%%:*}" -e inject="$1" "$INPROC" --quiet --batch 80 --account bench \
-                --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "${@:2}" "$V" >/dev/null 2>&1) 2>/dev/null
-        [ $? = 137 ]
+                --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "${@:2}" "$V" >/dev/null 2>&1
+         echo $? > "$T/rc") 2>/dev/null
+        [ "$(cat "$T/rc")" = 137 ]
 }
 for spec in fchownat:when=1 fchownat:when=39 fchownat:when=41 fchownat:when=600 fchownat:when=1233 \
             setxattr:when=1 setxattr:when=2 setxattr:when=3 fdatasync:when=2 fdatasync:when=7 fdatasync:when=30; do
