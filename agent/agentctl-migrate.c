@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* agentctl migrate: option parsing and the plan. */
+/* agentctl migrate: option parsing, the plan, and the dispatch to apply and rollback. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "agentctl-migrate.h"
 #include "agentctl-output.h"
 #include "log.h"
+#include "migrate-apply.h"
 #include "migrate-gather.h"
 #include "migrate-plan.h"
 
@@ -19,6 +20,7 @@ enum {
         ARG_TO,
         ARG_ROOT,
         ARG_PULL_ALLOWED,
+        ARG_TIMEOUT,
 };
 
 static int usage(const char *fmt, ...) _printf_(1, 2);
@@ -88,19 +90,20 @@ int verb_migrate_main(int argc, char *argv[], bool json, bool ask_password) {
                 { "to", required_argument, NULL, ARG_TO },
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "pull-allowed", no_argument, NULL, ARG_PULL_ALLOWED },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 {}
         };
-        MigrateOptions o = { .json = json, .ask_password = ask_password };
+        MigrateOptions o = { .json = json, .ask_password = ask_password, .timeout_sec = 300 };
         const char *cmd;
         int c;
 
         if (argc < 2)
-                return usage("%s", ": missing plan");
+                return usage("%s", ": missing plan, apply or rollback");
         cmd = argv[1];
-        if (!streq(cmd, "plan"))
-                return usage("'%s': unknown command: only plan so far", cmd);
+        if (!streq(cmd, "plan") && !streq(cmd, "apply") && !streq(cmd, "rollback"))
+                return usage("'%s': unknown command: plan, apply or rollback", cmd);
 
         optind = 0;
         while ((c = getopt_long(argc - 1, argv + 1, "", options, NULL)) >= 0)
@@ -116,6 +119,15 @@ int verb_migrate_main(int argc, char *argv[], bool json, bool ask_password) {
                 case ARG_PULL_ALLOWED:
                         o.pull_allowed = true;
                         break;
+                case ARG_TIMEOUT: {
+                        char *end;
+                        unsigned long t = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || t == 0 || t > 3600)
+                                return usage("%s: --timeout: '%s' is not a number of seconds from 1 to 3600", cmd,
+                                             optarg);
+                        o.timeout_sec = (unsigned) t;
+                        break;
+                }
                 case ARG_JSON:
                         o.json = true;
                         break;
@@ -128,7 +140,10 @@ int verb_migrate_main(int argc, char *argv[], bool json, bool ask_password) {
         char *const *services = argv + 1 + optind;
         if (!*services)
                 return usage("%s: missing SERVICE", cmd);
-        if (!o.account)
+        if (streq(cmd, "rollback")) {
+                if (o.account)
+                        return usage("%s: --to is not an option of rollback (the record names the account)", cmd);
+        } else if (!o.account)
                 return usage("%s: missing --to ACCOUNT", cmd);
 
         /* root's image store, root's units and /etc/containers/systemd: only root sees and changes
@@ -139,5 +154,9 @@ int verb_migrate_main(int argc, char *argv[], bool json, bool ask_password) {
                 return AGENTCTL_EXIT_DENIED;
         }
 
-        return run_plan(services, &o);
+        if (streq(cmd, "plan"))
+                return run_plan(services, &o);
+        if (streq(cmd, "apply"))
+                return migrate_apply(services, &o);
+        return migrate_rollback(services, &o);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* `agentctl migrate plan` (agentctl(1)): the read-only plan of moving root Quadlet services. */
+/* `agentctl migrate plan|apply|rollback` (agentctl(1), MIGRATE). The privileged steps go through
+ * agentctl's own verbs (enroll, shift, secret-group, reapply, stop) run as child processes, so each
+ * keeps its one code path to the helper and the agent. */
 
 #include <stdbool.h>
 

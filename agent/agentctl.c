@@ -80,7 +80,7 @@ static const Verb verbs[] = {
         { "reapply", verb_reapply, "reapply NAME [--timeout SEC]" },
         { "logs", verb_logs, "logs NAME/UNIT [-n N] [-f]" },
         { "shift", verb_shift, "shift NAME PATH [--rollback]   (ownership shift of a root container's data; used by migrate)" },
-        { "migrate", verb_migrate, "migrate plan SERVICE... --to ACCOUNT   (what moving root Quadlet services would do)" },
+        { "migrate", verb_migrate, "migrate plan|apply SERVICE... --to ACCOUNT, migrate rollback SERVICE...   (move root Quadlet services)" },
         { "secret-group", verb_secret_group, "secret-group NAME FILE GROUP [--rollback]   (share a host secret file through a group; used by migrate)" },
 };
 
