@@ -23,7 +23,7 @@ if oracle=$(QUADLET_ORACLE_CACHE=$PWD/build/quadlet-oracle ../shared/tools/quadl
 else
         echo "SKIP: podman 5.4.2's generator could not be fetched (../shared/tools/quadlet-oracle)"
 fi
-echo "=== shift: 200,000 files, shift_tree() in-process vs chown -R (host) ==="
+echo "=== shift: 200,000 files, shift_tree() in-process vs chown -R and podman unshare chown -R (host) ==="
 bench/shift/bench-shift.sh build 5 || echo "shift benchmark skipped or failed (exit $?)"
 echo "=== enroll (test bed) ==="
 tests/e2e/run-e2e.sh build . bench/enroll/bench-enroll.sh

@@ -7,7 +7,8 @@ set -euo pipefail
 PKGS=(meson ninja-build gcc clang pkg-config
       protobuf-c-compiler libprotobuf-c-dev libcmocka-dev libsystemd-dev libpolkit-gobject-1-dev libcap-dev
       libacl1-dev acl attr libcap2-bin fuse3 libfuse3-dev bc
-      dbus polkitd systemd util-linux passwd python3 strace)
+      dbus polkitd systemd util-linux passwd python3 strace
+      podman uidmap)
 missing=()
 for p in "${PKGS[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

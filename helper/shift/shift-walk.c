@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +44,55 @@ static uint64_t stx_dev(const struct statx *sx) {
         return makedev(sx->stx_dev_major, sx->stx_dev_minor);
 }
 
-/* The pinned inode through /proc/self/fd: the xattr calls have no AT_EMPTY_PATH form on 6.1. */
+/* The xattr calls have no AT_EMPTY_PATH form that takes an O_PATH pin (EBADF up to at least 6.18),
+ * so the pinned inode is reached through its /proc/self/fd/N magic link, which resolves to the pinned
+ * inode itself, never to a path that could be swapped. Resolving "/proc/self/fd/N" from / costs four
+ * lookups, as much as the chown itself (a quarter of a shift's time, measured). While shift_tree()
+ * walks, the working directory is /proc/self/fd (proc_fd_cwd) and the relative name "N" costs one.
+ * The shift runs single-threaded in its own process (the helper serves one request per process). */
+static bool proc_fd_cwd;
+
 static void fd_path(int fd, char buf[static 32]) {
-        (void) snprintf(buf, 32, "/proc/self/fd/%d", fd);
+        static const char prefix[] = "/proc/self/fd/";
+        char digits[12];
+        size_t n = 0, k = 0;
+        unsigned v = (unsigned) fd;
+
+        do
+                digits[n++] = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        if (!proc_fd_cwd) {
+                memcpy(buf, prefix, STRLEN(prefix));
+                k = STRLEN(prefix);
+        }
+        while (n > 0)
+                buf[k++] = digits[--n];
+        buf[k] = 0;
+}
+
+/* Makes /proc/self/fd the working directory for fd_path(); *ret_saved gets the old one back. */
+static void proc_fd_cwd_enter(int *ret_saved) {
+        int saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        *ret_saved = -EBADF;
+        if (saved < 0)
+                return; /* then absolute paths, as before */
+        if (chdir("/proc/self/fd") < 0) {
+                (void) close(saved);
+                return;
+        }
+        proc_fd_cwd = true;
+        *ret_saved = saved;
+}
+
+static void proc_fd_cwd_leave(int *saved) {
+        if (*saved < 0)
+                return;
+        /* Best effort: neither the helper nor shift-inproc resolves relative paths afterwards. */
+        if (fchdir(*saved) < 0)
+                proc_fd_cwd = false;
+        proc_fd_cwd = false;
+        *saved = safe_close(*saved);
 }
 
 static int chmod_pinned(int fd, mode_t mode) {
@@ -219,43 +266,87 @@ typedef struct Pending {
         ShiftRecord rec;
 } Pending;
 
+/* Pinned entries and the journal lines (their records, and the reports of the walk) that must be
+ * durable before any of them is changed. */
+typedef struct Batch {
+        Pending *items;
+        size_t n;
+        ShiftBuf out;
+} Batch;
+
+/* Two stages, so that the fdatasync and the chowns of one batch overlap the walk (openat2, statx,
+ * listxattr) that fills the next one, on a second CPU: the walker fills `filling`; the applier
+ * (a thread, or the walker itself for a tree of one batch and when no thread can be made) writes a
+ * batch's lines, fdatasync()s, and only then changes its entries. The ordering argument of
+ * shift-walk.h holds per batch, and batches are applied in walk order. The two stages share no
+ * inode: each is pinned and changed once (directories are visited once, other inodes with more
+ * than one link are skipped). */
 typedef struct Run {
         const ShiftParams *p;
-        ShiftStats stats;
-        ShiftJournal old; /* what an earlier, interrupted run journaled */
+        ShiftStats stats;   /* the walker's counters; the applier keeps changed and failed */
+        ShiftJournal old;   /* what an earlier, interrupted run journaled */
         InodeIndex index;
-        ShiftBuf out;
-        Pending *batch;
-        size_t n_batch, batch_max;
+        Batch batches[2];
+        Batch *filling;
+        size_t batch_max;
         uint64_t top_mnt;
         ErrorInfo *e;
+
+        pthread_mutex_t lock;     /* guards handed, quit, apply_error; serializes p->report */
+        pthread_cond_t cond;
+        pthread_t applier;
+        bool threaded, tried_thread;
+        Batch *handed;            /* given to the applier; NULL once it is done with it */
+        bool quit;
+        int apply_error;          /* the journal could not be written: nothing of that batch changed */
+        uint64_t applied, apply_failed;
+        ShiftBuf apply_out;       /* the applier's reports, written before its next batch */
+        ShiftBuf out;             /* lines of the journal outside any batch (header, done, rollback) */
 } Run;
 
-static void report(Run *run, const char *relpath, const char *fmt, ...) _printf_(3, 4);
-static void report(Run *run, const char *relpath, const char *fmt, ...) {
+static void report_to(Run *run, ShiftBuf *buf, const char *relpath, const char *fmt, ...) _printf_(4, 5);
+static void report_to(Run *run, ShiftBuf *buf, const char *relpath, const char *fmt, ...) {
         char reason[160];
         va_list ap;
 
         va_start(ap, fmt);
         (void) vsnprintf(reason, sizeof reason, fmt, ap);
         va_end(ap);
-        (void) shift_skip_format(&run->out, reason, relpath);
-        if (run->p->report)
+        (void) shift_skip_format(buf, reason, relpath);
+        if (run->p->report) {
+                pthread_mutex_lock(&run->lock);
                 run->p->report(reason, relpath, run->p->userdata);
+                pthread_mutex_unlock(&run->lock);
+        }
 }
+
+/* The walker's reports go with the batch being filled; rollback's (no batches) to run->out. */
+#define report(run, relpath, ...) \
+        report_to((run), (run)->filling ? &(run)->filling->out : &(run)->out, (relpath), __VA_ARGS__)
 
 static void pending_done(Pending *q) {
         q->fd = safe_close(q->fd);
         shift_record_done(&q->rec);
 }
 
+static void batch_clear(Batch *b) {
+        for (size_t i = 0; i < b->n; i++)
+                pending_done(&b->items[i]);
+        b->n = 0;
+}
+
 static void run_done(Run *run) {
-        for (size_t i = 0; i < run->n_batch; i++)
-                pending_done(&run->batch[i]);
-        free(run->batch);
+        for (int i = 0; i < 2; i++) {
+                batch_clear(&run->batches[i]);
+                free(run->batches[i].items);
+                shift_buf_done(&run->batches[i].out);
+        }
         free(run->index.slots);
         shift_journal_done(&run->old);
+        shift_buf_done(&run->apply_out);
         shift_buf_done(&run->out);
+        pthread_cond_destroy(&run->cond);
+        pthread_mutex_destroy(&run->lock);
 }
 
 /* Make one pinned inode look like rec->new_*: owner first (the kernel drops security.capability and
@@ -277,43 +368,129 @@ static int apply_new(int fd, mode_t type, const ShiftRecord *rec, bool do_chown)
         return 0;
 }
 
-static int batch_flush(Run *run) {
-        int r;
+/* The applier's stage: 1. the lines, durably; 2. the changes. On a journal error nothing of the
+ * batch is changed. The records are formatted here rather than by the walker, which is the busier
+ * stage (openat2, statx and listxattr against chown and close). */
+static int batch_apply(Run *run, Batch *b) {
+        int r = 0;
 
-        /* 1. the records, durably; 2. the changes. */
-        for (size_t i = 0; i < run->n_batch; i++)
-                if (!run->batch[i].journaled) {
-                        r = shift_record_format(&run->out, &run->batch[i].rec);
-                        if (r < 0)
-                                return r;
-                }
-        r = shift_journal_append(run->p->journal_fd, &run->out, !run->p->no_sync);
-        if (r < 0)
-                return error_set(run->e, r, "", "cannot write the shift journal: %s; nothing in this batch was changed",
-                                 strerror(-r));
-
-        for (size_t i = 0; i < run->n_batch; i++) {
-                Pending *q = &run->batch[i];
+        for (size_t i = 0; r >= 0 && i < b->n; i++)
+                if (!b->items[i].journaled)
+                        r = shift_record_format(&b->out, &b->items[i].rec);
+        if (r >= 0)
+                r = shift_journal_append(run->p->journal_fd, &run->apply_out, false);
+        if (r >= 0)
+                r = shift_journal_append(run->p->journal_fd, &b->out, !run->p->no_sync);
+        if (r < 0) {
+                batch_clear(b);
+                b->out.len = 0;
+                return r;
+        }
+        for (size_t i = 0; i < b->n; i++) {
+                Pending *q = &b->items[i];
 
                 r = apply_new(q->fd, q->type, &q->rec, q->chown);
                 if (r < 0) {
-                        run->stats.failed++;
-                        report(run, q->rec.path, "failed: %s", strerror(-r));
+                        run->apply_failed++;
+                        report_to(run, &run->apply_out, q->rec.path, "failed: %s", strerror(-r));
                 } else
-                        run->stats.changed++;
+                        run->applied++;
                 pending_done(q);
         }
-        run->n_batch = 0;
-        /* The reports of this batch go out with the next records (they need no sync of their own). */
+        b->n = 0;
         return 0;
 }
 
-static int batch_add(Run *run, int *fd, mode_t type, const ShiftRecord *rec, bool journaled, bool do_chown) {
-        Pending *q = &run->batch[run->n_batch++];
+static void *applier_main(void *userdata) {
+        Run *run = userdata;
 
-        *q = (Pending) { .fd = TAKE_FD(*fd), .type = type, .journaled = journaled, .chown = do_chown, .rec = *rec };
-        if (run->n_batch == run->batch_max)
-                return batch_flush(run);
+        pthread_mutex_lock(&run->lock);
+        for (;;) {
+                Batch *b;
+                int r;
+
+                while (!run->handed && !run->quit)
+                        pthread_cond_wait(&run->cond, &run->lock);
+                if (!run->handed)
+                        break;
+                b = run->handed;
+                pthread_mutex_unlock(&run->lock);
+                r = batch_apply(run, b);
+                pthread_mutex_lock(&run->lock);
+                if (r < 0 && run->apply_error == 0)
+                        run->apply_error = r;
+                run->handed = NULL;
+                pthread_cond_broadcast(&run->cond);
+        }
+        pthread_mutex_unlock(&run->lock);
+        return NULL;
+}
+
+static int journal_error(Run *run, int r) {
+        return error_set(run->e, r, "", "cannot write the shift journal: %s; nothing in this batch was changed",
+                         strerror(-r));
+}
+
+/* Waits until the applier is done with what it was handed; its journal error, if any. */
+static int applier_wait(Run *run) {
+        int r;
+
+        if (!run->threaded)
+                return 0;
+        pthread_mutex_lock(&run->lock);
+        while (run->handed)
+                pthread_cond_wait(&run->cond, &run->lock);
+        r = run->apply_error;
+        pthread_mutex_unlock(&run->lock);
+        return r;
+}
+
+static void applier_stop(Run *run) {
+        if (!run->threaded)
+                return;
+        (void) applier_wait(run);
+        pthread_mutex_lock(&run->lock);
+        run->quit = true;
+        pthread_cond_broadcast(&run->cond);
+        pthread_mutex_unlock(&run->lock);
+        (void) pthread_join(run->applier, NULL);
+        run->threaded = false;
+}
+
+/* Gives the filled batch to the applier and goes on with the other one. `full`: more will follow,
+ * so a thread pays off (a tree of one batch is applied inline, as the crash tests count on). */
+static int batch_handoff(Run *run, bool full) {
+        Batch *b = run->filling;
+        int r;
+
+        if (full && !run->tried_thread) {
+                run->tried_thread = true;
+                run->threaded = pthread_create(&run->applier, NULL, applier_main, run) == 0;
+        }
+        if (!run->threaded) {
+                r = batch_apply(run, b);
+                return r < 0 ? journal_error(run, r) : 0;
+        }
+        r = applier_wait(run);
+        if (r < 0)
+                return journal_error(run, r);
+        pthread_mutex_lock(&run->lock);
+        run->handed = b;
+        pthread_cond_broadcast(&run->cond);
+        pthread_mutex_unlock(&run->lock);
+        run->filling = b == &run->batches[0] ? &run->batches[1] : &run->batches[0];
+        return 0;
+}
+
+static int batch_add(Run *run, int *fd, mode_t type, ShiftRecord *rec, bool journaled, bool do_chown) {
+        Batch *b = run->filling;
+
+        b->items[b->n++] = (Pending) {
+                .fd = TAKE_FD(*fd), .type = type, .journaled = journaled, .chown = do_chown, .rec = *rec,
+        };
+        *rec = (ShiftRecord) {};
+        if (b->n == run->batch_max)
+                return batch_handoff(run, true);
         return 0;
 }
 
@@ -368,7 +545,8 @@ static int visit(Run *run, int *fd, const struct statx *sx, const char *relpath)
         rec.new_mode = rec.old_mode;
         if (!S_ISDIR(type)) {
                 /* What chown does to the mode, kept (helper-anchors.md §3.5: no setuid/setgid on
-                 * shifted data; RestrictSUIDSGID= in the unit makes this the policy anyway). */
+                 * shifted data). The shift never sets either bit; only rollback puts back the
+                 * journaled ones (see RestrictSUIDSGID= in unroot-helper@.service.in). */
                 rec.new_mode &= ~(mode_t) S_ISUID;
                 if (rec.new_mode & S_IXGRP)
                         rec.new_mode &= ~(mode_t) S_ISGID;
@@ -654,8 +832,10 @@ static int journal_start(Run *run, bool rollback) {
 }
 
 int shift_tree(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
-        _cleanup_(run_done) Run run = { .p = p, .e = e };
-        int r;
+        _cleanup_(run_done) Run run = {
+                .p = p, .e = e, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+        };
+        int r, saved_cwd = -EBADF;
 
         if (shift_map_check(&p->map) < 0)
                 return error_set(e, -EINVAL, "account", "account: '%s' has an unusable id map (empty range, or it "
@@ -668,22 +848,41 @@ int shift_tree(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
                         *ret_stats = run.stats;
                 return 0;
         }
-        run.batch_max = batch_size(p);
-        run.batch = calloc(run.batch_max, sizeof *run.batch);
-        if (!run.batch)
-                return -ENOMEM;
+        /* Two batches are in flight (one filled, one applied), each holding an fd per entry. */
+        run.batch_max = MAX(batch_size(p) / 2, 1U);
+        for (int i = 0; i < 2; i++) {
+                run.batches[i].items = calloc(run.batch_max, sizeof *run.batches[i].items);
+                if (!run.batches[i].items)
+                        return -ENOMEM;
+        }
+        run.filling = &run.batches[0];
 
+        proc_fd_cwd_enter(&saved_cwd);
         r = walk(&run);
         if (r >= 0)
-                r = batch_flush(&run);
+                r = batch_handoff(&run, false);
+        if (r >= 0) {
+                r = applier_wait(&run);
+                if (r < 0)
+                        r = journal_error(&run, r);
+        }
+        applier_stop(&run);
+        proc_fd_cwd_leave(&saved_cwd);
+        run.stats.changed = run.applied;
+        run.stats.failed += run.apply_failed;
         if (r < 0) {
-                /* Keep the reports of what was done; the records are already there. */
-                (void) shift_journal_append(p->journal_fd, &run.out, false);
+                /* Keep the reports; the records of what was changed are already there, and the batch
+                 * being filled (nothing of it changed) has no records yet. */
+                batch_clear(run.filling);
+                (void) shift_journal_append(p->journal_fd, &run.apply_out, false);
+                (void) shift_journal_append(p->journal_fd, &run.filling->out, false);
                 if (ret_stats)
                         *ret_stats = run.stats;
                 return e && e->message[0] ? r : error_set(e, r, "", "shift failed: %s", strerror(-r));
         }
-        r = shift_done_format(&run.out);
+        r = shift_journal_append(p->journal_fd, &run.apply_out, false);
+        if (r >= 0)
+                r = shift_done_format(&run.out);
         if (r >= 0)
                 r = shift_journal_append(p->journal_fd, &run.out, !p->no_sync);
         if (r < 0)
@@ -749,9 +948,13 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
                 if (r < 0)
                         goto fail;
         }
-        /* Last, since chown and ACL writes change mode bits: the exact old mode, setuid included. */
+        /* Last, since chown and ACL writes change mode bits: the exact old mode, setuid included.
+         * Only when it differs: a directory keeps setgid through chown, so its mode is usually right
+         * already, and nothing is asked of the kernel then. */
         if (!S_ISLNK(sx.stx_mode)) {
-                r = chmod_pinned(fd, rec->old_mode);
+                r = pin_stat(fd, &sx);
+                if (r >= 0 && (sx.stx_mode & 07777) != rec->old_mode)
+                        r = chmod_pinned(fd, rec->old_mode);
                 if (r < 0)
                         goto fail;
         }
@@ -772,7 +975,9 @@ static int sync_tree_fs(int top_fd) {
 }
 
 int shift_rollback(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
-        _cleanup_(run_done) Run run = { .p = p, .e = e };
+        _cleanup_(run_done) Run run = {
+                .p = p, .e = e, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+        };
         struct statx sx;
         int r;
 

@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The shift of a tree of many journal batches, where the sync and changes of one batch run on a
+# second thread while the walk fills the next (helper/shift/shift-walk.c). shift-crash.sh covers a
+# one-batch tree (applied inline); here shift-inproc runs the same shift_tree() with 40-entry
+# batches over 1,300 inodes, killed by strace at fchownat, setxattr and fdatasync points spread
+# over the run. After each kill: a re-run equals an uninterrupted shift, and a rollback then equals
+# the state before; a rollback straight after the kill is exact too.
+# usage: shift-batches.sh BUILD_DIR SOURCE_DIR
+set -u
+BUILD=$(cd "${1:?build dir}" && pwd)
+SRC=$(cd "${2:?source dir}" && pwd)
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (chown)"; exit 77; }
+for t in strace setfacl setcap python3; do command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }; done
+INPROC=$BUILD/bench/shift/shift-inproc
+[ -x "$INPROC" ] || { echo "SKIP: $INPROC not built"; exit 77; }
+T=$(mktemp -d /var/tmp/unroot-shift-batches.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+V=$T/v
+PASS=0 FAIL=0
+pass() { PASS=$((PASS+1)); }
+fail() { echo "FAIL: $*"; FAIL=$((FAIL+1)); }
+
+fresh() {
+        rm -rf "$V"; mkdir -p "$V"
+        for i in $(seq 30); do mkdir "$V/d$i"; (cd "$V/d$i" && touch $(seq -f 'f%g' 40)); done
+        chown -R 0:0 "$V"; chown -R 999:999 "$V/d3"; chown -R 5:6 "$V/d17"
+        printf x > "$V/d9/suid"; chmod 4755 "$V/d9/suid"
+        printf x > "$V/d20/cap"; setcap cap_net_raw+ep "$V/d20/cap"
+        touch "$V/d25/acl"; setfacl -m u:33:rw,g:44:r "$V/d25/acl"
+        setfacl -d -m u:999:rwx "$V/d3"
+        rm -f "$T/j"
+}
+state() { python3 "$SRC/tests/hardening/shift-snap.py" --no-nlink "$V"; }
+shift_() { "$INPROC" --quiet --batch 80 --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "$@" "$V"; }
+
+fresh; state > "$T/before"
+shift_ > "$T/out" || { fail "uninterrupted shift: $(cat "$T/out")"; }
+grep -q 'changed=1234 ' "$T/out" && pass || fail "uninterrupted shift: $(cat "$T/out")"
+state > "$T/shifted"
+shift_ --rollback >/dev/null
+state > "$T/now"; cmp -s "$T/before" "$T/now" && pass || fail "uninterrupted rollback differs"
+# The run is threaded: strace -f sees a clone.
+fresh; strace -f -qq -e trace=clone,clone3 -o "$T/clone" "$INPROC" --quiet --batch 80 --account bench \
+        --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "$V" >/dev/null
+grep -q clone "$T/clone" && pass || fail "no second thread was started"
+
+killed() { # killed SPEC ARGS...
+        # in a subshell that waits (and prints the shell's "Killed" notice to its muted stderr)
+        (strace -f -qq -o /dev/null -e trace="${1%%:*}" -e inject="$1" "$INPROC" --quiet --batch 80 --account bench \
+                --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "${@:2}" "$V" >/dev/null 2>&1
+         echo $? > "$T/rc") 2>/dev/null
+        [ "$(cat "$T/rc")" = 137 ]
+}
+for spec in fchownat:when=1 fchownat:when=39 fchownat:when=41 fchownat:when=600 fchownat:when=1233 \
+            setxattr:when=1 setxattr:when=2 setxattr:when=3 fdatasync:when=2 fdatasync:when=7 fdatasync:when=30; do
+        spec=${spec%%:*}:signal=SIGKILL:${spec#*:}
+        fresh
+        killed "$spec" || { fail "$spec: not killed"; continue; }
+        shift_ > "$T/out" || { fail "$spec: re-run failed: $(cat "$T/out")"; continue; }
+        state > "$T/now"; cmp -s "$T/shifted" "$T/now" && pass || { fail "$spec: re-run differs"; diff "$T/shifted" "$T/now" | head -4; }
+        shift_ --rollback >/dev/null
+        state > "$T/now"; cmp -s "$T/before" "$T/now" && pass || { fail "$spec: rollback after re-run differs"; diff "$T/before" "$T/now" | head -4; }
+        fresh
+        killed "$spec" || { fail "$spec: not killed (2)"; continue; }
+        shift_ --rollback >/dev/null
+        state > "$T/now"; cmp -s "$T/before" "$T/now" && pass || { fail "$spec: rollback of the partial shift differs"; diff "$T/before" "$T/now" | head -4; }
+done
+echo "$PASS passed, $FAIL failed"
+[ $FAIL = 0 ]
