@@ -61,12 +61,14 @@ SUITE=bookworm
 # Guest package set.  --variant=apt gives Essential:yes + apt; everything else is
 # listed explicitly: mmdebstrap installs no Recommends, and uidmap, catatonit,
 # dbus-user-session, slirp4netns and fuse-overlayfs are only Recommends of podman.
-# The last line is unroot's runtime libraries and test tools.
+# The next line is unroot's runtime libraries and test tools; the last one the host services of
+# issue 5's founding scenario (tests/migrate/), which are disabled at boot (see build()).
 GUEST_PACKAGES="systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,\
 polkitd,passwd,login,podman,crun,conmon,catatonit,uidmap,slirp4netns,passt,\
 fuse-overlayfs,busybox-static,iproute2,procps,kmod,udev,\
 linux-image-cloud-amd64,initramfs-tools,e2fsprogs,\
-libprotobuf-c1,libcap2,libpolkit-gobject-1-0,strace,acl,sudo"
+libprotobuf-c1,libcap2,libpolkit-gobject-1-0,strace,acl,sudo,\
+postgresql,redis-server"
 [ -n "${UNROOT_TESTBED_EXTRA_PACKAGES:-}" ] && GUEST_PACKAGES="$GUEST_PACKAGES,$UNROOT_TESTBED_EXTRA_PACKAGES"
 
 log() { printf '[testbed %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -168,7 +170,7 @@ take_lock() {
 
 # stamp = what the image depends on; a change triggers a rebuild (bump "vN"
 # when build() itself changes)
-image_stamp() { printf '%s\n%s\n%s\n%s\n%s\n' "$GUEST_PACKAGES" "$GUEST_RUNNER" "$GUEST_UNIT" "$DISK_SIZE" "unroot-v2" | sha256sum | cut -c1-16; }
+image_stamp() { printf '%s\n%s\n%s\n%s\n%s\n' "$GUEST_PACKAGES" "$GUEST_RUNNER" "$GUEST_UNIT" "$DISK_SIZE" "unroot-v3" | sha256sum | cut -c1-16; }
 
 prepare_work() {
     mkdir -p "$W"
@@ -217,6 +219,9 @@ build() {
     # nothing periodic / network-related should run during a test
     chroot "$R" systemctl disable apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
         e2scrub_all.timer fstrim.timer podman-auto-update.timer >/dev/null 2>&1 || true
+    # the founding scenario's host services start only in the tests that use them: every other
+    # boot stays as fast as before
+    chroot "$R" systemctl disable postgresql.service redis-server.service >/dev/null 2>&1 || true
     rm -f "$R/etc/resolv.conf"; : > "$R/etc/resolv.conf"
     rm -rf "$R/var/cache/apt/archives/"*.deb "$R/var/lib/apt/lists/"* 2>/dev/null || true
     chroot "$R" dpkg-query -W -f '${Package} ${Version}\n' > "$W/packages.txt.new" 2>/dev/null || true
