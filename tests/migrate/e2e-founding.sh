@@ -101,8 +101,9 @@ if [ $HAVE_PLAN = 1 ]; then
                         "cd /tmp && agentctl migrate plan $s --to $a --json > $SNAP/plan-$a.json && grep -q '^[[{]' $SNAP/plan-$a.json"
                 cp "$SNAP/plan-$a.txt" "$SNAP/plan-$a.json" "$ART/" 2>/dev/null
         done
+        # in the host changes, not just the REDIS_HOST rewrite: redis listens on 10.88.0.1:6379 only
         check "the plan flags redis bound to $SCN_GW only (a host change for litellm)" bash -c \
-                "grep -i redis $SNAP/plan-container-db.txt | grep -q '$SCN_GW'"
+                "sed -n '/^Host changes/,/^\$/p' $SNAP/plan-container-db.txt | grep -q '$SCN_GW:6379'"
         check "the plan names the address rewrite to host.containers.internal" grep -q host.containers.internal "$SNAP/plan-container-db.txt"
         check "the plan names the secret group for the technitium token" grep -q "$SCN_TOKEN" "$SNAP/plan-container-monitor.txt"
         check "plan wrote no migration record" bash -c '! ls /var/lib/unroot/migrate/*/record.json 2>/dev/null | grep -q .'
