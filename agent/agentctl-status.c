@@ -59,8 +59,10 @@ char *user_manager_state(sd_bus *bus, uint32_t uid) {
         return state;
 }
 
-int account_status_collect(sd_bus *system_bus, const char *name, int agent_timeout_ms, AccountStatus *s) {
-        _cleanup_free_ char *lpath = NULL, *sock = NULL;
+int account_status_collect(const char *root, sd_bus *system_bus, const char *name, int agent_timeout_ms,
+                           AccountStatus *s) {
+        _cleanup_free_ char *lpath = NULL, *sock = NULL, *home = NULL;
+        const char *prefix = root && !streq(root, "/") ? root : "";
         ErrorInfo e = {};
         struct stat st;
         int r;
@@ -70,7 +72,7 @@ int account_status_collect(sd_bus *system_bus, const char *name, int agent_timeo
         if (!s->name)
                 return -ENOMEM;
 
-        r = agent_account_lookup(NULL, name, &s->account, &e);
+        r = agent_account_lookup(root, name, &s->account, &e);
         if (r < 0) {
                 s->error = strdup(e.message[0] ? e.message : strerror(-r));
                 return s->error ? 0 : -ENOMEM;
@@ -83,7 +85,7 @@ int account_status_collect(sd_bus *system_bus, const char *name, int agent_timeo
         }
 
         /* logind keeps one empty file per lingering user; its presence is the setting. */
-        if (asprintf(&lpath, "%s/%s", linger_dir(), name) < 0)
+        if (asprintf(&lpath, "%s%s/%s", prefix, linger_dir(), name) < 0)
                 return -ENOMEM;
         s->linger = lstat(lpath, &st) == 0;
 
@@ -91,7 +93,9 @@ int account_status_collect(sd_bus *system_bus, const char *name, int agent_timeo
         if (!s->user_manager)
                 return -ENOMEM;
 
-        sock = agent_socket_path_for_home(s->account.home);
+        if (asprintf(&home, "%s%s", prefix, s->account.home) < 0)
+                return -ENOMEM;
+        sock = agent_socket_path_for_home(home);
         if (!sock)
                 return -ENOMEM;
         (void) agent_query_status(sock, agent_timeout_ms, &s->agent);

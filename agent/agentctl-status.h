@@ -32,8 +32,10 @@ const char *linger_dir(void);
  * "unknown" when bus is NULL or the query fails. */
 char *user_manager_state(sd_bus *bus, uint32_t uid);
 
-/* Fills s for account name; never fails except for -ENOMEM (missing data is recorded in s). */
-int account_status_collect(sd_bus *system_bus, const char *name, int agent_timeout_ms, AccountStatus *s);
+/* Fills s for account name; never fails except for -ENOMEM (missing data is recorded in s). root
+ * (NULL = "/") prefixes the account files, the linger directory and the agent socket. */
+int account_status_collect(const char *root, sd_bus *system_bus, const char *name, int agent_timeout_ms,
+                           AccountStatus *s);
 
 /* "answering (unroot 0.1.0, manager running)", "not running", "refused", "error: …" */
 char *agent_state_describe(const AgentStatusResult *a);

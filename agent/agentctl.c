@@ -23,6 +23,8 @@
 #include "agentctl-polkit.h"
 #include "agentctl-status.h"
 #include "agent-request.h"
+#include "fileio.h"
+#include "report-gather.h"
 #include "agent.pb-c.h"
 #include "strv-util.h"
 #include "log.h"
@@ -68,6 +70,7 @@ static int verb_logs(int argc, char *argv[]);
 static int verb_shift(int argc, char *argv[]);
 static int verb_migrate(int argc, char *argv[]);
 static int verb_secret_group(int argc, char *argv[]);
+static int verb_report(int argc, char *argv[]);
 
 /* Like crun's commands[]: name, handler, one-line synopsis for --help. */
 static const Verb verbs[] = {
@@ -79,6 +82,7 @@ static const Verb verbs[] = {
         { "restart", verb_unit_action, "restart NAME/UNIT [--timeout SEC]" },
         { "reapply", verb_reapply, "reapply NAME [--timeout SEC]" },
         { "logs", verb_logs, "logs NAME/UNIT [-n N] [-f]" },
+        { "report", verb_report, "report [--output FILE] [--root DIR]   (the migration report, Markdown; run as root)" },
         { "shift", verb_shift, "shift NAME PATH [--rollback]   (ownership shift of a root container's data; used by migrate)" },
         { "migrate", verb_migrate, "migrate plan|apply SERVICE... --to ACCOUNT, migrate rollback SERVICE...   (move root Quadlet services)" },
         { "secret-group", verb_secret_group, "secret-group NAME FILE GROUP [--rollback]   (share a host secret file through a group; used by migrate)" },
@@ -121,6 +125,8 @@ enum {
         ARG_TIMEOUT,
         ARG_PURGE,
         ARG_ROLLBACK,
+        ARG_OUTPUT,
+        ARG_ROOT,
 };
 
 /* Journal readers besides root (journald's file ACLs on Debian 12 and upstream). */
@@ -586,6 +592,80 @@ static int verb_migrate(int argc, char *argv[]) {
         return verb_migrate_main(argc, argv, arg_json, arg_ask_password);
 }
 
+static int verb_report(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "output", required_argument, NULL, ARG_OUTPUT },
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                {}
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(report_state_done) ReportState st = {};
+        _cleanup_free_ char *text = NULL;
+        const char *output = NULL, *root = NULL;
+        char host[256] = "", when[64] = "";
+        ErrorInfo e = {};
+        struct tm tm;
+        time_t now;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_OUTPUT:
+                        if (!*optarg)
+                                return usage_error("report: --output: FILE must not be empty");
+                        output = optarg;
+                        break;
+                case ARG_ROOT:
+                        if (optarg[0] != '/')
+                                return usage_error("report: --root: '%s' is not an absolute path", optarg);
+                        root = optarg;
+                        break;
+                default:
+                        if (common_option(c))
+                                break;
+                        return AGENTCTL_EXIT_USAGE;
+                }
+        if (optind < argc)
+                return usage_error("report: unexpected argument '%s'", argv[optind]);
+
+        /* No system bus (a container, a chroot): the user managers' state is "unknown", not an error. */
+        if (sd_bus_open_system(&bus) < 0)
+                bus = NULL;
+        r = report_gather(root, bus, AGENT_STATUS_TIMEOUT_MS, &st, &e);
+        if (r == -ENOMEM)
+                return log_oom(), AGENTCTL_EXIT_FAILED;
+        if (r < 0) {
+                fprintf(stderr, "agentctl: report: %s\n", e.message[0] ? e.message : strerror(-r));
+                return r == -EACCES || r == -EPERM ? AGENTCTL_EXIT_DENIED : AGENTCTL_EXIT_FAILED;
+        }
+
+        now = time(NULL);
+        if (gmtime_r(&now, &tm))
+                (void) strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+        if (gethostname(host, sizeof host - 1) < 0)
+                host[0] = 0;
+        ReportInput in = report_state_input(&st, when[0] ? when : NULL, host[0] ? host : NULL);
+        r = arg_json ? report_render_json(&in, &text) : report_render_markdown(&in, &text);
+        if (r < 0)
+                return log_oom(), AGENTCTL_EXIT_FAILED;
+
+        for (char **w = st.warnings; w && *w; w++)
+                fprintf(stderr, "agentctl: report: warning: %s\n", *w);
+        if (!output) {
+                fputs(text, stdout);
+                return fflush(stdout) == 0 ? AGENTCTL_EXIT_SUCCESS : AGENTCTL_EXIT_FAILED;
+        }
+        r = write_file_atomic(output, text, strlen(text), 0644);
+        if (r < 0) {
+                fprintf(stderr, "agentctl: report: cannot write %s: %s\n", output, strerror(-r));
+                return AGENTCTL_EXIT_FAILED;
+        }
+        return AGENTCTL_EXIT_SUCCESS;
+}
+
 static int verb_status(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, ARG_JSON },
@@ -650,7 +730,7 @@ static int verb_status(int argc, char *argv[]) {
                 bus = NULL;
 
         for (size_t i = 0; i < n; i++)
-                if (account_status_collect(bus, names[i], AGENT_STATUS_TIMEOUT_MS, &st[i]) < 0) {
+                if (account_status_collect(NULL, bus, names[i], AGENT_STATUS_TIMEOUT_MS, &st[i]) < 0) {
                         log_oom();
                         ex = AGENTCTL_EXIT_FAILED;
                         goto finish;

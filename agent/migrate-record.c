@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "json-parse.h"
 #include "macro.h"
 #include "migrate-record.h"
@@ -176,8 +177,6 @@ static char *state_dir(const char *root) {
 int migrate_record_load(const char *root, const char *service, MigrateRecord *ret, ErrorInfo *e) {
         _cleanup_free_ char *dir = state_dir(root), *path = NULL, *text = NULL;
         _cleanup_(migrate_record_done) MigrateRecord rec = {};
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
         size_t n = 0;
         int r;
 
@@ -185,38 +184,15 @@ int migrate_record_load(const char *root, const char *service, MigrateRecord *re
                 return -ENOMEM;
         /* Written by root only (0700 directory); not following a symlink keeps a planted link from
          * making the report read some other file. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0) {
-                r = -errno;
-                if (r == -ENOENT)
-                        return r;
-                return error_set(e, r, "", "%s: cannot open: %s", path, strerror(-r));
-        }
-        if (fstat(fd, &st) < 0)
-                return error_set(e, -errno, "", "%s: cannot stat: %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode))
+        r = read_file_limited(path, O_NOFOLLOW, MIGRATE_RECORD_SIZE_MAX, &text, &n);
+        if (r == -ENOENT || r == -ENOMEM)
+                return r;
+        if (r == -EFBIG)
+                return error_set(e, r, "", "%s: more than a record can be (%u bytes)", path, MIGRATE_RECORD_SIZE_MAX);
+        if (r == -EBADFD)
                 return error_set(e, -EINVAL, "", "%s: not a regular file", path);
-        if ((uint64_t) st.st_size > MIGRATE_RECORD_SIZE_MAX)
-                return error_set(e, -EFBIG, "", "%s: %jd bytes, more than a record can be (%u)", path,
-                                 (intmax_t) st.st_size, MIGRATE_RECORD_SIZE_MAX);
-        text = malloc(MIGRATE_RECORD_SIZE_MAX + 1);
-        if (!text)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, text + n, MIGRATE_RECORD_SIZE_MAX + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return error_set(e, -errno, "", "%s: cannot read: %s", path, strerror(errno));
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > MIGRATE_RECORD_SIZE_MAX)
-                        return error_set(e, -EFBIG, "", "%s: more than a record can be (%u bytes)", path,
-                                         MIGRATE_RECORD_SIZE_MAX);
-        }
-        text[n] = 0;
+        if (r < 0)
+                return error_set(e, r, "", "%s: cannot read: %s", path, strerror(-r));
 
         r = migrate_record_parse(text, n, path, &rec, e);
         if (r < 0)

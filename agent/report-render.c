@@ -68,23 +68,6 @@ static const char *technique_what(const char *name) {
         return NULL;
 }
 
-static int strv_append(char ***l, char *s) {
-        size_t n = strv_length(*l);
-        char **nl;
-
-        if (!s)
-                return -ENOMEM;
-        nl = reallocarray(*l, n + 2, sizeof(char *));
-        if (!nl) {
-                free(s);
-                return -ENOMEM;
-        }
-        nl[n] = s;
-        nl[n + 1] = NULL;
-        *l = nl;
-        return 0;
-}
-
 static const AccountStatus *find_account(const AccountStatus *a, size_t n, const char *name) {
         for (size_t i = 0; i < n; i++)
                 if (a[i].name && streq(a[i].name, name))
@@ -205,7 +188,7 @@ int report_classify(const ReportService *s, const AccountStatus *accounts, size_
                 } else
                         v.outcome = REPORT_ROOTLESS;
                 if (r >= 0 && s->root_files_present)
-                        r = strv_append(&v.notes, strdup("its root Quadlet file is still in /etc/containers/systemd: "
+                        r = strv_append_take(&v.notes, strdup("its root Quadlet file is still in /etc/containers/systemd: "
                                                          "root may run it too"));
                 break;
         }
@@ -231,7 +214,7 @@ int report_classify(const ReportService *s, const AccountStatus *accounts, size_
         if (r < 0)
                 return -ENOMEM;
         if (v.outcome == REPORT_ROOT && !s->root_files_present)
-                r = strv_append(&v.notes, strdup("its root Quadlet file is not in /etc/containers/systemd: it runs "
+                r = strv_append_take(&v.notes, strdup("its root Quadlet file is not in /etc/containers/systemd: it runs "
                                                  "nowhere; see 'agentctl migrate rollback'"));
         if (r < 0)
                 return r;
@@ -342,7 +325,7 @@ static int used_techniques(const Row *rows, size_t n, char ***ret) {
                                         continue;
                                 if (strv_contains(l, *t))
                                         continue;
-                                r = strv_append(&l, strdup(*t));
+                                r = strv_append_take(&l, strdup(*t));
                                 if (r < 0)
                                         return r;
                         }
@@ -361,7 +344,7 @@ static int rootless_accounts(const Row *rows, size_t n, char ***ret) {
         for (size_t i = 0; i < n; i++) {
                 if (rows[i].v.outcome != REPORT_ROOTLESS || strv_contains(l, record_account(&rows[i])))
                         continue;
-                r = strv_append(&l, strdup(record_account(&rows[i])));
+                r = strv_append_take(&l, strdup(record_account(&rows[i])));
                 if (r < 0)
                         return r;
         }

@@ -227,7 +227,7 @@ static void test_record_load(void **state) {
         assert_int_equal(system(cmd), 0);
         free(cmd);
         assert_int_equal(migrate_record_load(root, "link", &r, &e), -ELOOP);
-        assert_non_null(strstr(e.message, "link/record.json: cannot open"));
+        assert_non_null(strstr(e.message, "link/record.json: cannot read: Too many levels of symbolic links"));
 
         assert_true(asprintf(&cmd, "rm -rf %s", root) > 0);
         assert_int_equal(system(cmd), 0);
