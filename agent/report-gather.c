@@ -41,7 +41,7 @@ static int warn(ReportState *s, const char *fmt, ...) {
         va_start(ap, fmt);
         r = vasprintf(&m, fmt, ap);
         va_end(ap);
-        return strv_append_take(&s->warnings, r < 0 ? NULL : m);
+        return strv_push(&s->warnings, r < 0 ? NULL : m);
 }
 
 static ReportService *service_get(ReportState *s, const char *name) {
@@ -214,7 +214,7 @@ static int add_root_services(const char *root, ReportState *s, ErrorInfo *e) {
                 }
                 for (size_t j = 0; j < n && r >= 0; j++)
                         if (!files[j].pod && files[j].pod_of && streq(files[j].pod_of, f->base))
-                                r = strv_append_take(&svc->members, strdup(files[j].base));
+                                r = strv_push(&svc->members, strdup(files[j].base));
         }
         for (size_t i = 0; i < n; i++) {
                 free(files[i].base);
@@ -294,7 +294,7 @@ static int collect_accounts(const char *root, sd_bus *bus, int timeout_ms, Repor
                 if (!rec || rec->state == MIGRATE_STATE_ROLLED_BACK || rec->state == MIGRATE_STATE_FAILED ||
                     strv_contains(names, rec->account))
                         continue;
-                r = strv_append_take(&names, strdup(rec->account));
+                r = strv_push(&names, strdup(rec->account));
                 if (r < 0)
                         return r;
         }
@@ -312,7 +312,7 @@ static int collect_accounts(const char *root, sd_bus *bus, int timeout_ms, Repor
                         return r;
                 for (char **a = r >= 0 ? enrolled : NULL; a && *a; a++)
                         if (!strv_contains(names, *a)) {
-                                r = strv_append_take(&names, strdup(*a));
+                                r = strv_push(&names, strdup(*a));
                                 if (r < 0)
                                         return r;
                         }

@@ -188,7 +188,7 @@ int report_classify(const ReportService *s, const AccountStatus *accounts, size_
                 } else
                         v.outcome = REPORT_ROOTLESS;
                 if (r >= 0 && s->root_files_present)
-                        r = strv_append_take(&v.notes, strdup("its root Quadlet file is still in /etc/containers/systemd: "
+                        r = strv_push(&v.notes, strdup("its root Quadlet file is still in /etc/containers/systemd: "
                                                          "root may run it too"));
                 break;
         }
@@ -214,7 +214,7 @@ int report_classify(const ReportService *s, const AccountStatus *accounts, size_
         if (r < 0)
                 return -ENOMEM;
         if (v.outcome == REPORT_ROOT && !s->root_files_present)
-                r = strv_append_take(&v.notes, strdup("its root Quadlet file is not in /etc/containers/systemd: it runs "
+                r = strv_push(&v.notes, strdup("its root Quadlet file is not in /etc/containers/systemd: it runs "
                                                  "nowhere; see 'agentctl migrate rollback'"));
         if (r < 0)
                 return r;
@@ -303,6 +303,47 @@ static void md_notes(FILE *f, const Row *row) {
         }
 }
 
+/* One line per service with outcome o: "- ✅ name[ Pod (members)][ (account)] - reason[; live: …]",
+ * then its blockers and notes. */
+static void md_items(FILE *f, const Row *rows, size_t n, ReportOutcome o, const char *mark) {
+        for (size_t i = 0; i < n; i++) {
+                const Row *row = &rows[i];
+                if (row->v.outcome != o)
+                        continue;
+                fprintf(f, "- %s ", mark);
+                md(f, row->s->name);
+                if (o == REPORT_ROOT && row->s->pod)
+                        md_members(f, row->s);
+                if (o == REPORT_NOT_RUNNING) {
+                        fputs(" (", f);
+                        md(f, record_account(row));
+                        fputc(')', f);
+                }
+                fputs(" - ", f);
+                md(f, row->v.reason);
+                if (o == REPORT_NOT_RUNNING && row->v.units) {
+                        fputs("; live: ", f);
+                        md(f, row->v.units);
+                }
+                fputc('\n', f);
+                for (char **b = row->s->blockers; b && *b; b++) {
+                        fputs("  - blocked: ", f);
+                        md(f, *b);
+                        fputc('\n', f);
+                }
+                md_notes(f, row);
+        }
+}
+
+/* A section of its own only when some service is in it. */
+static void md_section(FILE *f, const Row *rows, size_t n, const size_t *counts, ReportOutcome o, const char *title,
+                       const char *mark) {
+        if (counts[o] == 0)
+                return;
+        fprintf(f, "\n## %s (%zu service%s)\n\n", title, counts[o], counts[o] == 1 ? "" : "s");
+        md_items(f, rows, n, o, mark);
+}
+
 static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
@@ -325,7 +366,7 @@ static int used_techniques(const Row *rows, size_t n, char ***ret) {
                                         continue;
                                 if (strv_contains(l, *t))
                                         continue;
-                                r = strv_append_take(&l, strdup(*t));
+                                r = strv_push(&l, strdup(*t));
                                 if (r < 0)
                                         return r;
                         }
@@ -344,7 +385,7 @@ static int rootless_accounts(const Row *rows, size_t n, char ***ret) {
         for (size_t i = 0; i < n; i++) {
                 if (rows[i].v.outcome != REPORT_ROOTLESS || strv_contains(l, record_account(&rows[i])))
                         continue;
-                r = strv_append_take(&l, strdup(record_account(&rows[i])));
+                r = strv_push(&l, strdup(record_account(&rows[i])));
                 if (r < 0)
                         return r;
         }
@@ -423,42 +464,8 @@ int report_render_markdown(const ReportInput *in, char **ret) {
                 }
         }
 
-        if (counts[REPORT_NOT_RUNNING] > 0) {
-                fprintf(f, "\n## Migrated but Not Running (%zu service%s)\n\n", counts[REPORT_NOT_RUNNING],
-                        counts[REPORT_NOT_RUNNING] == 1 ? "" : "s");
-                for (size_t i = 0; i < in->n_services; i++) {
-                        const Row *row = &rows[i];
-                        if (row->v.outcome != REPORT_NOT_RUNNING)
-                                continue;
-                        fputs("- ⚠️ ", f);
-                        md(f, row->s->name);
-                        fputs(" (", f);
-                        md(f, record_account(row));
-                        fputs(") - ", f);
-                        md(f, row->v.reason);
-                        if (row->v.units) {
-                                fputs("; live: ", f);
-                                md(f, row->v.units);
-                        }
-                        fputc('\n', f);
-                        md_notes(f, row);
-                }
-        }
-
-        if (counts[REPORT_IN_PROGRESS] > 0) {
-                fprintf(f, "\n## Migration in Progress (%zu service%s)\n\n", counts[REPORT_IN_PROGRESS],
-                        counts[REPORT_IN_PROGRESS] == 1 ? "" : "s");
-                for (size_t i = 0; i < in->n_services; i++) {
-                        const Row *row = &rows[i];
-                        if (row->v.outcome != REPORT_IN_PROGRESS)
-                                continue;
-                        fputs("- ⏳ ", f);
-                        md(f, row->s->name);
-                        fputs(" - ", f);
-                        md(f, row->v.reason);
-                        fputc('\n', f);
-                }
-        }
+        md_section(f, rows, in->n_services, counts, REPORT_NOT_RUNNING, "Migrated but Not Running", "⚠️");
+        md_section(f, rows, in->n_services, counts, REPORT_IN_PROGRESS, "Migration in Progress", "⏳");
 
         /* What stayed root, and why. */
         if (total > 0) {
@@ -477,39 +484,8 @@ int report_render_markdown(const ReportInput *in, char **ret) {
                 if (counts[REPORT_ROOT] == 0)
                         fputs("None.\n", f);
         }
-        for (size_t i = 0; i < in->n_services; i++) {
-                const Row *row = &rows[i];
-                if (row->v.outcome != REPORT_ROOT)
-                        continue;
-                fputs("- ❌ ", f);
-                md(f, row->s->name);
-                if (row->s->pod)
-                        md_members(f, row->s);
-                fputs(" - ", f);
-                md(f, row->v.reason);
-                fputc('\n', f);
-                for (char **b = row->s->blockers; b && *b; b++) {
-                        fputs("  - blocked: ", f);
-                        md(f, *b);
-                        fputc('\n', f);
-                }
-                md_notes(f, row);
-        }
-
-        if (counts[REPORT_UNKNOWN] > 0) {
-                fprintf(f, "\n## State Unknown (%zu service%s)\n\n", counts[REPORT_UNKNOWN],
-                        counts[REPORT_UNKNOWN] == 1 ? "" : "s");
-                for (size_t i = 0; i < in->n_services; i++) {
-                        const Row *row = &rows[i];
-                        if (row->v.outcome != REPORT_UNKNOWN)
-                                continue;
-                        fputs("- ❓ ", f);
-                        md(f, row->s->name);
-                        fputs(" - ", f);
-                        md(f, row->v.reason);
-                        fputc('\n', f);
-                }
-        }
+        md_items(f, rows, in->n_services, REPORT_ROOT, "❌");
+        md_section(f, rows, in->n_services, counts, REPORT_UNKNOWN, "State Unknown", "❓");
 
         /* The techniques, per service and per technique (the founding report's "Key Technical
          * Solutions"), of every service whose record says it was applied. */

@@ -11,8 +11,8 @@
 #include "fileio.h"
 #include "macro.h"
 
-static int write_full(int fd, const void *data, size_t len) {
-        const char *p = data;
+int write_all(int fd, const void *buf, size_t len) {
+        const char *p = buf;
 
         while (len > 0) {
                 ssize_t k = write(fd, p, len);
@@ -26,6 +26,54 @@ static int write_full(int fd, const void *data, size_t len) {
                 p += k;
                 len -= (size_t) k;
         }
+        return 0;
+}
+
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, alloc = 0;
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        for (;;) {
+                if (alloc - len < 4096) {
+                        size_t nalloc = alloc ? alloc * 2 : 16384;
+                        char *p;
+
+                        if (nalloc > max + 1)
+                                nalloc = max + 1;
+                        if (nalloc <= len)
+                                return -EFBIG;
+                        p = realloc(buf, nalloc + 1);
+                        if (!p)
+                                return -ENOMEM;
+                        buf = p;
+                        alloc = nalloc;
+                }
+                ssize_t k = read(fd, buf + len, alloc - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+                if (len > max)
+                        return -EFBIG;
+        }
+        if (!buf) {
+                buf = malloc(1);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = len;
         return 0;
 }
 
@@ -53,7 +101,7 @@ int write_file_atomic(const char *path, const char *content, size_t len, mode_t 
                 return -errno;
         r = fchmod(fd, mode) < 0 ? -errno : 0;
         if (r >= 0)
-                r = write_full(fd, content, len);
+                r = write_all(fd, content, len);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)
@@ -71,39 +119,9 @@ int write_file_atomic(const char *path, const char *content, size_t len, mode_t 
 
 int read_file_limited(const char *path, int open_flags, size_t max, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        size_t n = 0;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | open_flags);
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        if ((uint64_t) st.st_size > max)
-                return -EFBIG;
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        /* The size may change while we read: the limit is on what is read, not on st_size. */
-        for (;;) {
-                ssize_t k = read(fd, buf + n, max + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > max)
-                        return -EFBIG;
-        }
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        if (ret_len)
-                *ret_len = n;
-        return 0;
+        return read_full_fd(fd, max, ret, ret_len);
 }

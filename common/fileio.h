@@ -7,12 +7,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Reads a whole regular file from fd (at most max bytes, else -EFBIG; not a regular file: -EBADFD).
+ * *ret is NUL-terminated. */
+int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/* Writes all of buf, retrying short writes and EINTR. */
+int write_all(int fd, const void *buf, size_t len);
+
 /* Replaces path by content with mode: a temporary file in the same directory, written, fsync()ed,
  * renamed over path, and the directory fsync()ed. On failure path is untouched and the temporary
  * file removed. A symlink at path is replaced, not followed. */
 int write_file_atomic(const char *path, const char *content, size_t len, mode_t mode);
 
-/* Reads the regular file at path (opened with O_RDONLY|O_CLOEXEC|O_NOCTTY|open_flags, e.g.
- * O_NOFOLLOW) into a NUL-terminated buffer. -EFBIG when it holds more than max bytes, -EBADFD when
- * it is not a regular file, else -errno of open/read. */
+/* read_full_fd() of path opened with O_RDONLY|O_CLOEXEC|O_NOCTTY|open_flags (e.g. O_NOFOLLOW). */
 int read_file_limited(const char *path, int open_flags, size_t max, char **ret, size_t *ret_len);

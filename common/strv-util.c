@@ -33,19 +33,19 @@ bool strv_contains(char *const *l, const char *s) {
         return false;
 }
 
-int strv_append_take(char ***l, char *s) {
+int strv_push(char ***l, char *s) {
         size_t n = strv_length(*l);
-        char **nl;
+        char **p;
 
-        if (!s)
+        if (!s) /* a failed strdup() */
                 return -ENOMEM;
-        nl = reallocarray(*l, n + 2, sizeof(char *));
-        if (!nl) {
+        p = reallocarray(*l, n + 2, sizeof(char *));
+        if (!p) {
                 free(s);
                 return -ENOMEM;
         }
-        nl[n] = s;
-        nl[n + 1] = NULL;
-        *l = nl;
+        p[n] = s;
+        p[n + 1] = NULL;
+        *l = p;
         return 0;
 }

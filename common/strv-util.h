@@ -14,7 +14,7 @@ size_t strv_length(char *const *l);
 bool strv_contains(char *const *l, const char *s);
 /* Appends s to *l (NULL or NULL-terminated), taking ownership: s is freed on failure, and a NULL s
  * (a failed strdup()) is -ENOMEM. */
-int strv_append_take(char ***l, char *s);
+int strv_push(char ***l, char *s);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ _cleanup_(strv_freep)

@@ -37,72 +37,6 @@ void cescape_span(const char *s, size_t n, char *buf, size_t bufsz) {
         buf[j] = 0;
 }
 
-int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, alloc = 0;
-        struct stat st;
-
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        for (;;) {
-                if (alloc - len < 4096) {
-                        size_t nalloc = alloc ? alloc * 2 : 16384;
-                        char *p;
-
-                        if (nalloc > max + 1)
-                                nalloc = max + 1;
-                        if (nalloc <= len)
-                                return -EFBIG;
-                        p = realloc(buf, nalloc + 1);
-                        if (!p)
-                                return -ENOMEM;
-                        buf = p;
-                        alloc = nalloc;
-                }
-                ssize_t k = read(fd, buf + len, alloc - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > max)
-                        return -EFBIG;
-        }
-        if (!buf) {
-                buf = malloc(1);
-                if (!buf)
-                        return -ENOMEM;
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        if (ret_len)
-                *ret_len = len;
-        return 0;
-}
-
-int write_all(int fd, const void *buf, size_t len) {
-        const char *p = buf;
-
-        while (len > 0) {
-                ssize_t k = write(fd, p, len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                len -= (size_t) k;
-        }
-        return 0;
-}
-
 int open_etc_dir(const char *root, int *ret_fd) {
         _cleanup_close_ int rfd = -EBADF;
         int fd;
@@ -115,21 +49,6 @@ int open_etc_dir(const char *root, int *ret_fd) {
         if (fd < 0)
                 return -errno;
         *ret_fd = fd;
-        return 0;
-}
-
-int strv_push(char ***l, char *s) {
-        size_t n = strv_length(*l);
-        char **p;
-
-        p = reallocarray(*l, n + 2, sizeof(char *));
-        if (!p) {
-                free(s);
-                return -ENOMEM;
-        }
-        p[n] = s;
-        p[n + 1] = NULL;
-        *l = p;
         return 0;
 }
 

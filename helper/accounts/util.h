@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "fileio.h"
 #include "strv-util.h"
 
 /* Small basics only this library needs. */
@@ -17,10 +18,6 @@
 /* Writes a C-escaped, NUL-terminated rendering of s[0..n) into buf (truncated to fit). */
 void cescape_span(const char *s, size_t n, char *buf, size_t bufsz);
 
-/* Reads a whole regular file from fd (at most max bytes, else -EFBIG). *ret is NUL-terminated. */
-int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len);
-/* Writes all of buf, retrying short writes and EINTR. */
-int write_all(int fd, const void *buf, size_t len);
 
 /* A DIR stream of the directory dirfd refers to (its own fd, dirfd stays open); NULL with errno. */
 DIR *opendir_at(int dirfd);
@@ -31,8 +28,7 @@ static inline bool root_is_live(const char *root) {
         return !root || root[0] == 0 || streq(root, "/");
 }
 
-/* NULL-terminated string vectors. */
-int strv_push(char ***l, char *s); /* takes s; frees it on failure */
+/* NULL-terminated string vectors (strv_push() is in strv-util.h). */
 /* Splits s on c (no empty-field squashing except that "" gives an empty vector). */
 int strv_split_char(const char *s, char c, char ***ret);
 /* Joins with c. */

@@ -43,19 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { # check DESCRIPTION COMMAND...
-        local d=$1; shift
-        if "$@"; then ok "$d"; else fail "$d"; fi
-}
-contains() { # contains FILE STRING
-        if grep -qF -- "$2" "$1"; then return 0; fi
-        echo "   expected '$2' in $1:"; sed 's/^/   | /' "$1"
-        return 1
-}
+. "$(dirname "$0")/host-lib.sh"
 
 # --- a private /etc with throwaway accounts -----------------------------------------------------
 cp -a /etc "$TMP/etc" || exit 1

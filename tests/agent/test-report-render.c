@@ -140,6 +140,15 @@ static void fixture_init(Fixture *fx, size_t migrated) {
         }
 }
 
+/* Replaces service i's record (json NULL: none). */
+static void set_record(Fixture *fx, size_t i, const char *json) {
+        if (fx->services[i].record) {
+                migrate_record_done(fx->services[i].record);
+                free(fx->services[i].record);
+        }
+        fx->services[i].record = json ? record(json) : NULL;
+}
+
 static void fixture_done(Fixture *fx) {
         for (size_t i = 0; i < fx->n_services; i++)
                 report_service_done(&fx->services[i]);
@@ -281,23 +290,17 @@ static void test_failed_and_rolled_back(void **state) {
 
         fixture_init(&fx, 12);
         /* vanna: apply failed halfway and undid itself, root runs it again */
-        migrate_record_done(fx.services[4].record);
-        free(fx.services[4].record);
-        fx.services[4].record = record("{\"service\":\"vanna\",\"account\":\"container-db\",\"kind\":\"container\","
-                                       "\"state\":\"failed\",\"step\":\"shift\",\"units\":[\"vanna.service\"],"
-                                       "\"techniques\":[\"image-copy\"],\"error\":\"image copy: localhost/vanna:latest: "
-                                       "no space left on device\",\"updated\":\"2026-11-29T07:10:00Z\"}");
+        set_record(&fx, 4, "{\"service\":\"vanna\",\"account\":\"container-db\",\"kind\":\"container\","
+                   "\"state\":\"failed\",\"step\":\"shift\",\"units\":[\"vanna.service\"],"
+                   "\"techniques\":[\"image-copy\"],\"error\":\"image copy: localhost/vanna:latest: "
+                   "no space left on device\",\"updated\":\"2026-11-29T07:10:00Z\"}");
         fx.services[4].root_files_present = true;
         /* changedetection: rolled back, but its root file is gone */
-        migrate_record_done(fx.services[11].record);
-        free(fx.services[11].record);
-        fx.services[11].record = record("{\"service\":\"changedetection\",\"account\":\"container-misc\",\"kind\":\"pod\","
-                                        "\"state\":\"rolled-back\",\"updated\":\"2026-11-29T07:20:00Z\"}");
+        set_record(&fx, 11, "{\"service\":\"changedetection\",\"account\":\"container-misc\",\"kind\":\"pod\","
+                   "\"state\":\"rolled-back\",\"updated\":\"2026-11-29T07:20:00Z\"}");
         /* silly-tavern: an apply still running */
-        migrate_record_done(fx.services[6].record);
-        free(fx.services[6].record);
-        fx.services[6].record = record("{\"service\":\"silly-tavern\",\"account\":\"container-web\",\"kind\":\"container\","
-                                       "\"state\":\"applying\",\"step\":\"stop-root\"}");
+        set_record(&fx, 6, "{\"service\":\"silly-tavern\",\"account\":\"container-web\",\"kind\":\"container\","
+                   "\"state\":\"applying\",\"step\":\"stop-root\"}");
         md = render(&fx, NULL);
         expect(md, "## Running Rootless (9 of 12 services)\n");
         expect(md, "## Migration in Progress (1 service)\n\n- ⏳ silly-tavern - being applied to container-web "
@@ -384,15 +387,11 @@ static void test_bad_record(void **state) {
 
         fixture_init(&fx, 12);
         /* wallabag's record is unreadable and its root file is back: root, and says why */
-        migrate_record_done(fx.services[1].record);
-        free(fx.services[1].record);
-        fx.services[1].record = NULL;
+        set_record(&fx, 1, NULL);
         fx.services[1].record_error = strdup("field 'state': 'done' is not one of …");
         fx.services[1].root_files_present = true;
         /* teable's is unreadable and nothing is left on root: unknown, not counted as rootless */
-        migrate_record_done(fx.services[2].record);
-        free(fx.services[2].record);
-        fx.services[2].record = NULL;
+        set_record(&fx, 2, NULL);
         fx.services[2].record_error = strdup("/var/lib/unroot/migrate/teable/record.json: not valid JSON: line 1, column 2: x");
         md = render(&fx, (char *const *) warnings);
         expect(md, "## Running Rootless (10 of 12 services)\n");
