@@ -394,30 +394,17 @@ static int rootless_accounts(const Row *rows, size_t n, char ***ret) {
         return 0;
 }
 
-int report_render_markdown(const ReportInput *in, char **ret) {
-        size_t counts[_REPORT_OUTCOME_MAX], sz = 0, total = in->n_services;
+static int write_markdown(FILE *f, const ReportInput *in, const Row *rows, const size_t *counts) {
         _cleanup_strv_free_ char **accounts = NULL, **used = NULL;
-        _cleanup_free_ char *buf = NULL;
-        bool any_technique = false, any_host_change = false;
-        Row *rows = NULL;
-        FILE *f;
+        size_t total = in->n_services;
+        bool any_technique, any_host_change = false;
         int r;
 
-        r = classify_all(in, &rows, counts);
-        if (r < 0)
-                return r;
         r = rootless_accounts(rows, in->n_services, &accounts);
         if (r >= 0)
                 r = used_techniques(rows, in->n_services, &used);
-        if (r < 0) {
-                rows_free(rows, in->n_services);
+        if (r < 0)
                 return r;
-        }
-        f = open_memstream(&buf, &sz);
-        if (!f) {
-                rows_free(rows, in->n_services);
-                return -ENOMEM;
-        }
 
         fputs("# Rootless Podman Migration - Status Report\n\n", f);
         fputs("Written by `agentctl report` from live state", f);
@@ -588,11 +575,6 @@ int report_render_markdown(const ReportInput *in, char **ret) {
         if (total > 0)
                 fprintf(f, " (%u%%)", share_percent(counts[REPORT_ROOTLESS], total));
         fputs("\n", f);
-
-        rows_free(rows, in->n_services);
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(buf);
         return 0;
 }
 
@@ -606,21 +588,7 @@ static void json_strv_member(FILE *f, const char *key, char *const *l) {
         fputc(']', f);
 }
 
-int report_render_json(const ReportInput *in, char **ret) {
-        size_t counts[_REPORT_OUTCOME_MAX], sz = 0;
-        _cleanup_free_ char *buf = NULL;
-        Row *rows = NULL;
-        FILE *f;
-        int r;
-
-        r = classify_all(in, &rows, counts);
-        if (r < 0)
-                return r;
-        f = open_memstream(&buf, &sz);
-        if (!f) {
-                rows_free(rows, in->n_services);
-                return -ENOMEM;
-        }
+static int write_json(FILE *f, const ReportInput *in, const Row *rows, const size_t *counts) {
         fputs("{\"generated\":", f);
         json_write_string(f, in->generated);
         fputs(",\"host\":", f);
@@ -667,9 +635,40 @@ int report_render_json(const ReportInput *in, char **ret) {
         fputc(']', f);
         json_strv_member(f, "warnings", in->warnings);
         fputs("}\n", f);
-        rows_free(rows, in->n_services);
-        if (fclose(f) != 0)
+        return 0;
+}
+
+/* Classifies every service, then lets write() produce the document into a string. */
+static int render(const ReportInput *in, int (*write)(FILE *, const ReportInput *, const Row *, const size_t *),
+                  char **ret) {
+        size_t counts[_REPORT_OUTCOME_MAX], sz = 0;
+        _cleanup_free_ char *buf = NULL;
+        Row *rows = NULL;
+        FILE *f;
+        int r;
+
+        r = classify_all(in, &rows, counts);
+        if (r < 0)
+                return r;
+        f = open_memstream(&buf, &sz);
+        if (!f) {
+                rows_free(rows, in->n_services);
                 return -ENOMEM;
+        }
+        r = write(f, in, rows, counts);
+        rows_free(rows, in->n_services);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int report_render_markdown(const ReportInput *in, char **ret) {
+        return render(in, write_markdown, ret);
+}
+
+int report_render_json(const ReportInput *in, char **ret) {
+        return render(in, write_json, ret);
 }
