@@ -11,6 +11,7 @@
 #include "accounts.h"
 #include "agent-account.h"
 #include "fileio.h"
+#include "migrate-gather.h"
 #include "macro.h"
 #include "report-gather.h"
 #include "strv-util.h"
@@ -273,6 +274,82 @@ static int add_records(const char *root, ReportState *s, ErrorInfo *e) {
         return 0;
 }
 
+/* The planner's account is only where the plan would move a service; what blocks a move (ports,
+ * images, volumes, references) does not depend on it, so one name that is no account serves all
+ * (not "unroot-…": that namespace is reserved and refused). */
+#define REPORT_PLAN_ACCOUNT "migration-report"
+
+static bool wants_blockers(const ReportService *svc) {
+        /* Not a failed or unreadable record: the planner refuses those until apply or rollback ran. */
+        return svc->root_files_present && !svc->record_error &&
+               (!svc->record || svc->record->state == MIGRATE_STATE_ROLLED_BACK);
+}
+
+/* What `agentctl migrate plan` says blocks each service still on root. The host's facts are
+ * gathered once; a planner error is a warning, never the end of the report. */
+static int add_blockers(const char *root, ReportState *s) {
+        _cleanup_(migrate_sources_done) MigrateSources src = {};
+        _cleanup_(migrate_host_done) MigrateHost host = {};
+        bool any = false;
+        ErrorInfo e = {};
+        int r;
+
+        for (size_t i = 0; i < s->n_services; i++)
+                any = any || wants_blockers(&s->services[i]);
+        if (!any)
+                return 0;
+        r = migrate_sources_load(root, &src, &e);
+        if (r >= 0)
+                r = migrate_host_gather(root, REPORT_PLAN_ACCOUNT, false, &host, &e);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return warn(s, "what blocks the services still on root is not known: %s", e.message);
+
+        for (size_t i = 0; i < s->n_services; i++) {
+                ReportService *svc = &s->services[i];
+                _cleanup_(migrate_plan_freep) MigratePlan *plan = NULL;
+                char *const services[] = { svc->name, NULL };
+
+                if (!wants_blockers(svc))
+                        continue;
+                e = (ErrorInfo) {};
+                r = migrate_plan_build(&src, services, &host.facts, &plan, &e);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        r = warn(s, "%s: the migration planner cannot plan it: %s", svc->name, e.message);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (!svc->blockers && !(svc->blockers = calloc(1, sizeof(char *))))
+                        return -ENOMEM;
+                for (size_t k = 0; k < plan->n_blockers; k++) {
+                        const MigrateBlocker *b = &plan->blockers[k];
+                        char *text = NULL;
+                        size_t sz = 0;
+                        FILE *f = open_memstream(&text, &sz);
+
+                        if (!f)
+                                return -ENOMEM;
+                        fputs(b->reason, f);
+                        for (size_t c = 0; c < b->choices.n; c++)
+                                fprintf(f, "%s%s", c == 0 ? " (choices: " : "; ", b->choices.v[c]);
+                        if (b->choices.n > 0)
+                                fputc(')', f);
+                        if (fclose(f) != 0) {
+                                free(text);
+                                return -ENOMEM;
+                        }
+                        r = strv_push(&svc->blockers, text);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 static int cmp_service(const void *a, const void *b) {
         return strcmp(((const ReportService *) a)->name, ((const ReportService *) b)->name);
 }
@@ -341,6 +418,8 @@ int report_gather(const char *root, sd_bus *system_bus, int agent_timeout_ms, Re
         r = add_root_services(root, &s, e);
         if (r >= 0)
                 r = add_records(root, &s, e);
+        if (r >= 0)
+                r = add_blockers(root, &s);
         if (r < 0)
                 return r;
         if (s.n_services > 0)

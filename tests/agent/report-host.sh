@@ -6,8 +6,8 @@
 # tests/agent/fake-manager) for container-db and container-misc; container-web and
 # container-monitor have no agent. Checks the Markdown: services per account from the live agent,
 # an applied record whose unit failed or whose agent does not answer reported as not running,
-# what stayed root and why (not migrated, failed, unreadable record), a bad record skipped with a
-# warning naming the file and field, the count and share; --json, --output (atomic, 0644),
+# what stayed root and why (not migrated, failed, unreadable record) with the migrate planner's
+# blockers, a bad record skipped with a warning naming the file and field, the count and share; --json, --output (atomic, 0644),
 # the empty host, and usage errors.
 #
 #   report-host.sh BUILD_ROOT
@@ -17,6 +17,9 @@ BUILD=$(realpath "${1:?usage: report-host.sh BUILD_ROOT}")
 AGENTCTL=$BUILD/agent/agentctl
 AGENT=$BUILD/agent/unroot-agent
 FAKE_MGR=$BUILD/tests/agent/fake-manager
+
+# The planner asks podman about root's images: never this machine's real store.
+export UNROOT_PODMAN=/bin/false
 
 TMP=$(mktemp -d /tmp/unroot-report-test.XXXXXX)
 PIDS=()
@@ -120,6 +123,11 @@ check "litellm: the failed record's step and error" \
 check "opnsense-exporter: unreadable record, root file still there" \
         contains "$OUT" "- ❌ opnsense-exporter - not migrated as far as can be told: its record could not be read ($M/opnsense-exporter/record.json: not valid JSON: line 2, column 1: expected a value)"
 check "vanna: not migrated" contains "$OUT" "- ❌ vanna - not migrated"
+check "the planner's blocker under budget-board: port 80, with both choices" \
+        contains "$OUT" "  - blocked: budget-board.pod: PublishPort=80:3000 publishes host port 80, below net.ipv4.ip\\_unprivileged\\_port\\_start (1024): a rootless container cannot bind it, and the port is never changed silently (choices: unprivileged-port-start: "
+check "the planner's blocker under vanna: a localhost/ image root does not have" \
+        contains "$OUT" "  - blocked: vanna.container: image 'localhost/vanna' is a localhost/ image but is not in root's store"
+check "no planner run for a failed or unreadable record" lacks "$OUT" "the migration planner cannot plan"
 check "users/ files are not root services" lacks "$OUT" "someone"
 check "teable: bad record, no root file: state unknown" \
         contains "$OUT" "- ❓ teable - its record could not be read ($M/teable/record.json: field 'state': 'done' is not one of applying, applied, rolling-back, rolled-back, failed)"
