@@ -31,7 +31,7 @@ ln -sf /usr/libexec/unroot-quadlet /etc/systemd/system-generators/podman-system-
 check "offline image localhost/bb in root's store" tb_make_image
 
 section "the root service"
-mkdir -p $DATA/db
+mkdir -p $Q $DATA/db
 echo "hello from $SVC" > $DATA/index.html
 echo "row 1" > $DATA/db/table
 chown 1000:1000 $DATA/index.html
@@ -75,8 +75,10 @@ for s in "enroll 'container-web'" "$DATA" "localhost/bb:latest (Pull=never)" "po
          "DB_HOST=host.containers.internal" "slirp4netns:allow_host_loopback=true" "Nothing blocks the move."; do
         case $out in *"$s"*) pass "plan shows: $s" ;; *) fail "plan does not show: $s" ;; esac
 done
-json=$(agentctl migrate plan $SVC --to $ACC --json 2>&1)
-check "plan --json parses" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["ok"] and d["services"][0]["service"]=="mig-web"' "$json"
+agentctl migrate plan $SVC --to $ACC --json > /tmp/plan.json 2>&1
+# (no python3 in the guest)
+check "plan --json: one object, ok, the service" bash -c "head -c 1 /tmp/plan.json | grep -q '{' &&
+        grep -q '\"ok\":true' /tmp/plan.json && grep -q '\"service\":\"mig-web\"' /tmp/plan.json"
 check_fail "plan changed nothing: no record" test -e $REC
 check "plan changed nothing: root service active" systemctl is-active -q $SVC.service
 check_fail "plan of an unknown service fails" agentctl migrate plan nosuch --to $ACC
