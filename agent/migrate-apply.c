@@ -632,15 +632,11 @@ static int step_images(Apply *a) {
         return 0;
 }
 
-static int b64val(char c) {
-        return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
-                : c == '+' ? 62 : c == '/' ? 63 : -1;
-}
 
 /* Root's secret data: `podman secret inspect --showsecret` (podman >= 4.5), else the file
  * driver's store, where the data is base64 in a JSON map from secret id. */
 static int root_secret_data(Apply *a, const char *name, Buf *ret) {
-        _cleanup_free_ char *out = NULL, *id = NULL, *json = NULL, *pat = NULL;
+        _cleanup_free_ char *out = NULL, *id = NULL, *json = NULL;
         size_t len;
         int k;
 
@@ -663,26 +659,12 @@ static int root_secret_data(Apply *a, const char *name, Buf *ret) {
         k = read_file(path, &json, &len, NULL);
         if (k < 0)
                 return log_error_errno(k, "Cannot read %s: %m", path);
-        if (asprintf(&pat, "\"%s\":\"", id) < 0)
-                return -ENOMEM;
-        const char *p = strstr(json, pat);
-        if (!p)
-                return log_error_errno(-ENOENT, "Secret '%s' (id %s) is not in %s", name, id, path);
-        unsigned acc = 0, bits = 0;
-        for (p += strlen(pat); *p && *p != '"'; p++) {
-                int v = b64val(*p);
-                if (*p == '=')
-                        break;
-                if (v < 0)
-                        return log_error_errno(-EBADMSG, "Secret '%s' in %s is not base64", name, path);
-                acc = (acc << 6) | (unsigned) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        buf_putc(ret, (char) ((acc >> bits) & 0xff));
-                }
-        }
-        return ret->oom ? -ENOMEM : 0;
+        k = migrate_filedriver_secret(json, len, id, ret);
+        if (k == -ENOENT)
+                return log_error_errno(k, "Secret '%s' (id %s) is not in %s", name, id, path);
+        if (k < 0)
+                return log_error_errno(k, "Secret '%s' in %s cannot be read: %m", name, path);
+        return 0;
 }
 
 static int step_secrets(Apply *a, bool *ret_groups_changed) {

@@ -222,3 +222,39 @@ int migrate_ledger_load(const char *root, const char *service, MigrateLedger *re
                 return -EBADMSG;
         return migrate_ledger_parse(b.s, ret);
 }
+
+static int b64val(char c) {
+        return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+                : c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+int migrate_filedriver_secret(const char *json, size_t len, const char *id, Buf *ret) {
+        _cleanup_(json_value_done) JsonValue doc = {};
+        const JsonValue *v;
+        unsigned acc = 0, bits = 0;
+        int k;
+
+        k = json_parse(json, len, &doc, NULL);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0 || doc.type != JSON_OBJECT)
+                return -EBADMSG;
+        v = json_object_get(&doc, id);
+        if (!v)
+                return -ENOENT;
+        if (v->type != JSON_STRING)
+                return -EBADMSG;
+        /* Go's encoding/json writes []byte as standard base64 with padding. */
+        for (const char *p = v->text; *p && *p != '='; p++) {
+                int b = b64val(*p);
+                if (b < 0)
+                        return -EBADMSG;
+                acc = (acc << 6) | (unsigned) b;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        buf_putc(ret, (char) ((acc >> bits) & 0xff));
+                }
+        }
+        return ret->oom ? -ENOMEM : 0;
+}

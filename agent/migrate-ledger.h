@@ -36,3 +36,7 @@ char *migrate_ledger_dir(const char *root, const char *service);
 int migrate_ledger_save(const char *root, MigrateLedger *r);
 /* -ENOENT when there is none. */
 int migrate_ledger_load(const char *root, const char *service, MigrateLedger *ret);
+
+/* The data of secret id in podman's file driver store (secretsdata.json: a JSON object from id to
+ * base64), appended to ret. -ENOENT when absent, -EBADMSG when malformed. */
+int migrate_filedriver_secret(const char *json, size_t len, const char *id, Buf *ret);

@@ -154,12 +154,27 @@ static void test_podman_version(void **state) {
         assert_int_equal(migrate_parse_podman_version(NULL, &a, &b), -EINVAL);
 }
 
+static void test_filedriver_secret(void **state) {
+        /* As podman 4.3 writes it: indented, a space after the colon. */
+        static const char json[] = "{\n  \"ce7b8666802083d197104c075\": \"dG9rLTEyMw==\",\n  \"ab\": \"eA==\"\n}\n";
+        _cleanup_buf_ Buf b = {};
+
+        assert_int_equal(migrate_filedriver_secret(json, strlen(json), "ce7b8666802083d197104c075", &b), 0);
+        assert_int_equal(b.n, 7);
+        assert_memory_equal(b.s, "tok-123", 7);
+        buf_done(&b);
+        assert_int_equal(migrate_filedriver_secret(json, strlen(json), "nope", &b), -ENOENT);
+        assert_int_equal(migrate_filedriver_secret("{\"a\":\"!!\"}", 11, "a", &b), -EBADMSG);
+        assert_int_equal(migrate_filedriver_secret("[]", 2, "a", &b), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_record_round_trip),
                 cmocka_unit_test(test_record_save_load),
                 cmocka_unit_test(test_proc_net_tcp),
                 cmocka_unit_test(test_podman_version),
+                cmocka_unit_test(test_filedriver_secret),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

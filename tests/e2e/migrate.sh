@@ -59,7 +59,7 @@ cp -p $Q/$SVC.container /tmp/orig.container
 systemctl daemon-reload
 check "root unit generated" systemctl cat $SVC.service
 check "root service starts" systemctl start $SVC.service
-check "root service answers" wait_for 60 bash -c "wget -q -O - http://127.0.0.1:$PORT/ | grep -q 'hello from'"
+check "root service answers" wait_for 60 bash -c "timeout 10 busybox wget -qO- http://127.0.0.1:$PORT/ | grep -q 'hello from'"
 
 snapshot() { # every inode's path, owner, group, mode, and every file's checksum
         (cd $DATA && find . -printf '%p %U %G %m\n' | sort && find . -type f -exec sha256sum {} + | sort -k2)
@@ -93,13 +93,14 @@ check "record: state rolled-back" grep -q '"state":"rolled-back"' $REC
 check "record: the error is kept" grep -q '"error":"step images failed' $REC
 check "root file back, byte for byte" cmp $Q/$SVC.container /tmp/orig.container
 check "root service active again" wait_for 60 systemctl is-active -q $SVC.service
-check "root service answers again" wait_for 60 bash -c "wget -q -O - http://127.0.0.1:$PORT/ | grep -q 'hello from'"
+check "root service answers again" wait_for 60 bash -c "timeout 10 busybox wget -qO- http://127.0.0.1:$PORT/ | grep -q 'hello from'"
 check "every inode as before" bash -c "diff <(cd $DATA && find . -printf '%p %U %G %m\n' | sort && find . -type f -exec sha256sum {} + | sort -k2) $SNAP"
 
 section "apply killed halfway, then run again"
 agentctl migrate apply $SVC --to $ACC > /tmp/apply1.log 2>&1 &
 pid=$!
-wait_for 120 grep -qE '"step":"(stop-root|shift|images|secrets|install|start)"' $REC
+# the record of the failed attempt is there already: wait for this attempt's
+wait_for 120 grep -qE '"state":"applying","step":"(stop-root|shift|images|secrets|install|start)"' $REC
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 echo "    killed at: $(grep -o '"state":"[^"]*","step":"[^"]*"' $REC)"
 check "record says applying" grep -q '"state":"applying"' $REC
@@ -122,7 +123,7 @@ check "account's file owned by the account" bash -c "[ \"\$(stat -c %U $HOMEA/.c
 check "rewritten: Pull=never" grep -qx 'Pull=never' $HOMEA/.config/containers/systemd/$SVC.container
 check_fail "root's unit is gone" systemctl is-active -q $SVC.service
 check "user unit active" asuser $ACC systemctl --user is-active -q $SVC.service
-check "rootless service answers on 127.0.0.1" wait_for 60 bash -c "wget -q -O - http://127.0.0.1:$PORT/ | grep -q 'hello from'"
+check "rootless service answers on 127.0.0.1" wait_for 60 bash -c "timeout 10 busybox wget -qO- http://127.0.0.1:$PORT/ | grep -q 'hello from'"
 check "index.html: host owner subuid+999" bash -c "[ \$(stat -c %u $DATA/index.html) = $((SUB + 999)) ]"
 check "data root: host owner the account" bash -c "[ \$(stat -c %u $DATA) = $UIDA ]"
 check "db/table: host owner subuid+998" bash -c "[ \$(stat -c %u $DATA/db/table) = $((SUB + 998)) ]"
@@ -146,7 +147,7 @@ check "root file's mode and owner" bash -c "[ \"\$(stat -c '%U %G %a %Y' $Q/$SVC
 check_fail "account's file removed" test -e $HOMEA/.config/containers/systemd/$SVC.container
 check_fail "user unit gone" asuser $ACC systemctl --user is-active -q $SVC.service
 check "root service active" wait_for 60 systemctl is-active -q $SVC.service
-check "root service answers" wait_for 60 bash -c "wget -q -O - http://127.0.0.1:$PORT/ | grep -q 'hello from'"
+check "root service answers" wait_for 60 bash -c "timeout 10 busybox wget -qO- http://127.0.0.1:$PORT/ | grep -q 'hello from'"
 check "every inode's owner and mode as before the migration" bash -c "diff <(cd $DATA && find . -printf '%p %U %G %m\n' | sort && find . -type f -exec sha256sum {} + | sort -k2) $SNAP"
 check_fail "rollback again is refused" agentctl migrate rollback $SVC
 check "plan works again after rollback" agentctl migrate plan $SVC --to $ACC
