@@ -13,6 +13,7 @@
 
 #include "quadlet-sources.h"
 #include "strv.h"
+#include "unitfile.h"
 
 #define RENDER_MANIFEST ".unroot-agent-manifest"
 
@@ -35,6 +36,10 @@ typedef struct RenderPlan {
 } RenderPlan;
 
 void render_plan_done(RenderPlan *p);
+
+/* Adds ExecStartPre=-/bin/rm -f of the container's (or the pod's) own id file to a generated
+ * service, so an id file left by an unclean stop does not fail every later start on podman 4.3. */
+void render_guard_stale_id_files(UnitFile *service);
 
 /* Loads the sources described by o and translates them for podman_version (QUADLET_PODMAN_VERSION),
  * user mode per o->user. Only -ENOMEM fails; per-source problems land in ret->errors/ret->keep. */

@@ -340,6 +340,34 @@ static void test_start_order_pod_first(void **state) {
         DONE(p, d);
 }
 
+static void test_stale_id_files_removed_before_start(void **state) {
+        RenderPlan p = {};
+        RenderDiff d = {};
+        _cleanup_free_ char *web = NULL, *pod = NULL, *member = NULL;
+        (void) state;
+
+        put(SRC "/a.container", "[Container]\nImage=localhost/a\nPod=p.pod\n");
+        put(SRC "/p.pod", "[Pod]\n");
+        assert_int_equal(cycle(&p, &d), 1);
+        assert_int_equal(p.errors.n, 0);
+        web = get(UNITDIR "/web.service");
+        pod = get(UNITDIR "/p-pod.service");
+        member = get(UNITDIR "/a.service");
+        assert_non_null(web);
+        assert_non_null(pod);
+        assert_non_null(member);
+        /* the removal comes before the command that creates the id file */
+        assert_non_null(strstr(web, "ExecStartPre=-/bin/rm -f %t/%N.cid\n"));
+        assert_true(strstr(web, "ExecStartPre=-/bin/rm -f %t/%N.cid") < strstr(web, "ExecStart=/usr/bin/podman run"));
+        assert_non_null(strstr(pod, "ExecStartPre=-/bin/rm -f %t/%N.pod-id\n"));
+        assert_true(strstr(pod, "ExecStartPre=-/bin/rm -f %t/%N.pod-id") < strstr(pod, " pod create "));
+        assert_null(strstr(pod, "%N.cid"));
+        /* a member removes its own cid file, never the pod's id file it joins by */
+        assert_non_null(strstr(member, "ExecStartPre=-/bin/rm -f %t/%N.cid\n"));
+        assert_null(strstr(member, "rm -f %t/%N.pod-id"));
+        DONE(p, d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_first_render, setup, teardown),
@@ -351,6 +379,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_creates_unit_dir_and_survives_crash, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_never_follows_planted_symlink, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_start_order_pod_first, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stale_id_files_removed_before_start, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
