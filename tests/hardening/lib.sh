@@ -16,7 +16,19 @@ fi
 PASS=0 FAIL=0
 pass() { PASS=$((PASS+1)); [ -n "${QUIET_PASS:-}" ] || echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; FAIL=$((FAIL+1)); }
-finish() { echo; echo "$PASS passed, $FAIL failed"; [ "$FAIL" = 0 ]; }
+# On failure, the private bus's and polkitd's own logs (a "could not ask polkit (No route to host)"
+# means polkitd had left the bus: its log says why).
+finish() {
+        echo; echo "$PASS passed, $FAIL failed"
+        if [ "$FAIL" != 0 ] && [ -n "${T:-}" ]; then
+                local f
+                for f in "$T/polkitd.log" "$T/dbus.log"; do
+                        [ -s "$f" ] && { echo "--- last lines of $f"; tail -n 20 "$f"; }
+                done
+                [ -n "${POLKIT_PID:-}" ] && ! kill -0 "$POLKIT_PID" 2>/dev/null && echo "--- polkitd (pid $POLKIT_PID) is gone"
+        fi
+        [ "$FAIL" = 0 ]
+}
 
 hardening_need_root() {
         if [ "$(id -u)" != 0 ]; then
