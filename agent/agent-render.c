@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent-render.h"
+#include "fileio.h"
 #include "macro.h"
 #include "quadlet.h"
 
@@ -56,24 +57,16 @@ static int plan_add(RenderPlan *p, const char *path, char *content, bool symlink
  * container) makes every later start fail on podman 4.3: "container id file exists" even with
  * --replace (seen in the test bed). The agent's units remove their own id file before creating the
  * container or pod. Only the agent's rendering does this: unroot-quadlet's output stays podman's. */
-static const struct {
-        const char *marker;
-        const char *remove;
-} stale_id_files[] = {
-        { "--cidfile=%t/%N.cid", "-/bin/rm -f %t/%N.cid" },
-        { "--pod-id-file=%t/%N.pod-id", "-/bin/rm -f %t/%N.pod-id" },
-};
-
 void render_guard_stale_id_files(UnitFile *service) {
         /* The container's own id file is on ExecStart=, the pod's on its `pod create` ExecStartPre=;
          * a pod member names the pod's file on ExecStart= too, so for members only --cidfile counts. */
         const char *start = unit_file_lookup_last_raw(service, "Service", "ExecStart");
         const char *pre = unit_file_lookup_last_raw(service, "Service", "ExecStartPre");
 
-        if (start && strstr(start, stale_id_files[0].marker))
-                unit_file_prepend_line(service, "Service", "ExecStartPre", stale_id_files[0].remove);
-        else if (pre && strstr(pre, " pod create ") && strstr(pre, stale_id_files[1].marker))
-                unit_file_prepend_line(service, "Service", "ExecStartPre", stale_id_files[1].remove);
+        if (start && strstr(start, "--cidfile=%t/%N.cid"))
+                unit_file_prepend_line(service, "Service", "ExecStartPre", "-/bin/rm -f %t/%N.cid");
+        else if (pre && strstr(pre, " pod create ") && strstr(pre, "--pod-id-file=%t/%N.pod-id"))
+                unit_file_prepend_line(service, "Service", "ExecStartPre", "-/bin/rm -f %t/%N.pod-id");
 }
 
 /* The service file name a quadlet file renders to, from its file name alone (used when the source
@@ -433,20 +426,6 @@ fail:
 }
 
 /* ---- apply ---- */
-
-static int write_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t k = write(fd, data, len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                data += k;
-                len -= (size_t) k;
-        }
-        return 0;
-}
 
 /* Replaces dfd/name by a regular file (content) or a symlink, atomically (temp + rename). */
 static int replace_at(int dfd, const char *name, const char *content, bool symlink, bool do_fsync) {
