@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole test suite, as CI runs it (as root, on Debian 12):
 #  1. install build and test dependencies;
-#  2. build with warnings as errors; run the unit, quadlet and integration suites;
-#  3. build with ASan+UBSan; run the unit and quadlet suites again;
+#  2. build with warnings as errors; run the unit and quadlet suites;
+#  3. build with ASan+UBSan; run the unit and quadlet suites again, and the integration suite (the
+#     real helper, polkitd and dbus-daemon on this host) once, under ASan+UBSan only: the release
+#     build of the same programs runs in the test bed in step 5;
 #  4. run the fuzz suite: every libFuzzer target (clang, ASan+UBSan) for a bounded time, 480 s in
 #     total split evenly over the targets ($UNROOT_FUZZ_TOTAL_SECONDS changes it);
 #  5. run the end-to-end suite in the booted Debian 12 test bed (qemu).
@@ -35,18 +37,18 @@ run_meson_tests() { # run_meson_tests BUILDDIR ARGS...
 echo "=== build (werror) ==="
 if [ ! -d build-ci ]; then meson setup build-ci -Dwerror=true >/dev/null || exit 2; fi
 ninja -C build-ci || exit 2
-echo "=== unit, quadlet and integration suites ==="
+echo "=== unit and quadlet suites ==="
 # The fuzz corpora are replayed here, in the unit suite; the bounded fuzzing runs in step 4.
-run_meson_tests build-ci --no-suite e2e --no-suite fuzz
+run_meson_tests build-ci --suite unit --suite quadlet
 
 echo "=== build (ASan+UBSan) ==="
 if [ ! -d build-asan ]; then
         meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 2
 fi
 ninja -C build-asan || exit 2
-echo "=== unit and quadlet suites under ASan+UBSan ==="
+echo "=== unit, quadlet and integration suites under ASan+UBSan ==="
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        run_meson_tests build-asan --suite unit --suite quadlet
+        run_meson_tests build-asan --suite unit --suite quadlet --suite integration
 
 echo "=== fuzz suite: bounded libFuzzer runs ==="
 UNROOT_FUZZ_TOTAL_SECONDS=${UNROOT_FUZZ_TOTAL_SECONDS:-480} run_meson_tests build-ci --suite fuzz

@@ -93,11 +93,19 @@ if os.environ.get('UNROOT_PIDNS') == '1':
     msg, anc, _, _ = a.recvmsg(1, socket.CMSG_SPACE(4))
     s = socket.socket(fileno=array.array('i', anc[0][2][:4])[0])
     os.waitpid(pid, 0)
-    with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
-        f.write(str(pid - 1))
-    bpid = os.fork()
-    if bpid == 0:
-        time.sleep(5); os._exit(0)
+    # Another task of the namespace (a polkitd or helper thread) may take the pid between the
+    # write and the fork; try again while A's pid is still free.
+    for attempt in range(50):
+        with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
+            f.write(str(pid - 1))
+        bpid = os.fork()
+        if bpid == 0:
+            time.sleep(5); os._exit(0)
+        if bpid == pid:
+            break
+        os.kill(bpid, 9); os.waitpid(bpid, 0)
+        time.sleep(0.1)
+    print('pid reuse: B forked with A\'s pid after %d attempt(s)' % (attempt + 1))
     s.settimeout(60)
     try:
         s.send(enroll('container-reused'))
