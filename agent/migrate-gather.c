@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "json-parse.h"
 #include "log.h"
 #include "migrate-gather.h"
 #include "migrate-record.h"
@@ -135,6 +136,53 @@ int migrate_run(char *const *argv, int stdin_fd, bool keep_stderr, char **ret_ou
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int migrate_parse_image_names(const char *json, size_t len, char ***ret) {
+        _cleanup_(json_value_done) JsonValue v = {};
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        r = json_parse(json, len, &v, NULL);
+        if (r < 0)
+                return r;
+        if (v.type != JSON_ARRAY)
+                return -EINVAL;
+        for (size_t i = 0; i < v.n_items; i++) {
+                const JsonValue *l = json_object_get(&v.items[i], "Names");
+                if (!l)
+                        l = json_object_get(&v.items[i], "RepoTags");
+                if (!l || l->type == JSON_NULL)
+                        continue; /* a dangling image has no name */
+                if (l->type != JSON_ARRAY)
+                        return -EINVAL;
+                for (size_t j = 0; j < l->n_items; j++) {
+                        if (l->items[j].type != JSON_STRING)
+                                return -EINVAL;
+                        if (strv_push(&names, strdup(l->items[j].text)) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (!names && !(names = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+bool migrate_image_listed(char *const *names, const char *image) {
+        _cleanup_free_ char *full = NULL;
+        const char *slash = strchr(image, '/'), *last;
+
+        if (!slash || strchr(image, '@'))
+                return false;
+        /* The first component names a registry only with a dot or a port, or as localhost. */
+        size_t n = (size_t) (slash - image);
+        if (!memchr(image, '.', n) && !memchr(image, ':', n) && !(n == 9 && startswith(image, "localhost")))
+                return false;
+        last = strrchr(image, '/');
+        if (!strchr(last, ':') && asprintf(&full, "%s:latest", image) < 0)
+                return false;
+        return strv_contains(names, full ?: image);
+}
+
 static char *root_path(const MigrateHost *h, const char *path) {
         char *p;
         return asprintf(&p, "%s%s", h->root, path) < 0 ? NULL : p;
@@ -161,11 +209,25 @@ static int read_small(const char *path, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* One `podman images` instead of one `podman image exists` per image: each podman start costs
+ * seconds on a slow host, and a plan asks for every image of every service. */
+static void list_images(MigrateHost *h) {
+        char *argv[] = { (char *) h->podman, (char *) "images", (char *) "--format", (char *) "json", NULL };
+        _cleanup_free_ char *out = NULL;
+
+        h->images_listed = true;
+        if (migrate_run(argv, -EBADF, false, &out) != 0 ||
+            migrate_parse_image_names(out, strlen(out), &h->image_names) < 0)
+                h->image_names = NULL; /* every image is then asked for on its own */
+}
+
 static MigrateImageState host_image_state(const char *image, void *ud) {
         MigrateHost *h = ud;
         char *argv[] = { (char *) h->podman, (char *) "image", (char *) "exists", (char *) image, NULL };
 
-        if (migrate_run(argv, -EBADF, false, NULL) != 0)
+        if (!h->images_listed)
+                list_images(h);
+        if (!migrate_image_listed(h->image_names, image) && migrate_run(argv, -EBADF, false, NULL) != 0)
                 return MIGRATE_IMAGE_ABSENT;
         /* Whether a registry still has the image cannot be told offline (built, loaded and pulled
          * images all carry repo digests): unless the admin allows pulling, every image is treated as
@@ -328,6 +390,7 @@ void migrate_host_done(MigrateHost *h) {
         free(h->root);
         agent_account_done(&h->acct);
         free(h->version);
+        strv_free(h->image_names);
         free(h->listeners);
         strv_free(h->shift_roots);
         for (size_t i = 0; i < h->n_states; i++) {

@@ -15,6 +15,14 @@
 int migrate_parse_proc_net_tcp(const char *text, bool ipv6, MigrateListener **l, size_t *n);
 /* "4.3.1" → 4, 3. */
 int migrate_parse_podman_version(const char *v, unsigned *ret_major, unsigned *ret_minor);
+/* The names of every image in `podman images --format json` output (each entry's "Names", or its
+ * "RepoTags" where an older podman has no "Names"), as a strv. -EINVAL if it is not that shape. */
+int migrate_parse_image_names(const char *json, size_t len, char ***ret);
+/* Whether image, as written in Image=, is one of names without asking podman: only for a fully
+ * qualified reference (registry or localhost first; no digest), with ":latest" added when untagged.
+ * false means "not known from the list" (a short name podman resolves through registries.conf, or
+ * a spelling podman normalises), never "absent". */
+bool migrate_image_listed(char *const *names, const char *image);
 
 typedef struct MigrateRecordState {
         char *service, *state;
@@ -26,6 +34,8 @@ typedef struct MigrateHost {
         bool pull_allowed; /* images not under localhost/ may be pulled again: no Pull=never */
         AgentAccount acct;
         char *version;
+        char **image_names;  /* root's store, listed once; NULL until asked */
+        bool images_listed;
         MigrateListener *listeners;
         size_t n_listeners;
         char **shift_roots;

@@ -154,6 +154,42 @@ static void test_podman_version(void **state) {
         assert_int_equal(migrate_parse_podman_version(NULL, &a, &b), -EINVAL);
 }
 
+static void test_image_names(void **state) {
+        /* The shape of podman 4.3's `podman images --format json` (trimmed), with a dangling image. */
+        static const char json[] =
+                "[\n  {\n    \"Id\": \"5c1c\",\n    \"Names\": [\n      \"localhost/vanna:latest\"\n    ]\n  },\n"
+                "  { \"Id\": \"77aa\", \"Names\": [\"docker.io/metabase/metabase:v0.50.20\", \"ghcr.io/x/y:main\"] },\n"
+                "  { \"Id\": \"0d0d\" },\n  { \"Id\": \"9e9e\", \"RepoTags\": [\"quay.io/old/style:1\"] }\n]\n";
+        _cleanup_strv_free_ char **names = NULL;
+
+        assert_int_equal(migrate_parse_image_names(json, strlen(json), &names), 0);
+        assert_int_equal(strv_length(names), 4);
+        assert_true(migrate_image_listed(names, "localhost/vanna"));        /* :latest added */
+        assert_true(migrate_image_listed(names, "localhost/vanna:latest"));
+        assert_true(migrate_image_listed(names, "docker.io/metabase/metabase:v0.50.20"));
+        assert_true(migrate_image_listed(names, "quay.io/old/style:1"));
+        assert_true(migrate_image_listed(names, "ghcr.io/x/y:main"));
+        assert_false(migrate_image_listed(names, "docker.io/metabase/metabase")); /* other tag */
+        assert_false(migrate_image_listed(names, "metabase/metabase:v0.50.20"));  /* short: podman resolves */
+        assert_false(migrate_image_listed(names, "vanna"));
+        assert_false(migrate_image_listed(names, "localhost/vanna@sha256:00"));   /* digest: podman decides */
+        assert_false(migrate_image_listed(NULL, "localhost/vanna"));
+        assert_true(migrate_image_listed(names, "localhost:5000/a:b") == false);
+
+        strv_free(names);
+        names = NULL;
+        assert_int_equal(migrate_parse_image_names("[]", 2, &names), 0);
+        assert_non_null(names);
+        assert_int_equal(strv_length(names), 0);
+        strv_free(names);
+        names = NULL;
+        assert_int_equal(migrate_parse_image_names("{}", 2, &names), -EINVAL);
+        assert_int_equal(migrate_parse_image_names("[{\"Names\": \"x\"}]", 16, &names), -EINVAL);
+        assert_int_equal(migrate_parse_image_names("[{\"Names\": [1]}]", 16, &names), -EINVAL);
+        assert_int_equal(migrate_parse_image_names("[", 1, &names), -EINVAL);
+        assert_null(names);
+}
+
 static void test_filedriver_secret(void **state) {
         /* As podman 4.3 writes it: indented, a space after the colon. */
         static const char json[] = "{\n  \"ce7b8666802083d197104c075\": \"dG9rLTEyMw==\",\n  \"ab\": \"eA==\"\n}\n";
@@ -175,6 +211,7 @@ int main(void) {
                 cmocka_unit_test(test_proc_net_tcp),
                 cmocka_unit_test(test_podman_version),
                 cmocka_unit_test(test_filedriver_secret),
+                cmocka_unit_test(test_image_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
