@@ -3,7 +3,7 @@
  * benchmark (bench-shift.sh) and the library-level tests (tests/shift/). Needs root for chown.
  *
  * usage: shift-inproc [--rollback] [--no-sync] [--quiet] [--max-depth N] [--max-entries N]
- *                     [--batch N] --account NAME --uid SELF:START:COUNT --gid SELF:START:COUNT --journal FILE DIR */
+ *                     [--batch N] [--defer N] --account NAME --uid SELF:START:COUNT --gid SELF:START:COUNT --journal FILE DIR */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -35,7 +35,7 @@ static int parse_range(const char *s, ShiftIdRange *ret) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_ROLLBACK = 0x100, ARG_NO_SYNC, ARG_QUIET, ARG_ACCOUNT, ARG_UID, ARG_GID, ARG_JOURNAL, ARG_DEPTH, ARG_ENTRIES, ARG_BATCH };
+        enum { ARG_ROLLBACK = 0x100, ARG_NO_SYNC, ARG_QUIET, ARG_ACCOUNT, ARG_UID, ARG_GID, ARG_JOURNAL, ARG_DEPTH, ARG_ENTRIES, ARG_BATCH, ARG_DEFER };
         static const struct option options[] = {
                 { "rollback", no_argument, NULL, ARG_ROLLBACK },
                 { "no-sync", no_argument, NULL, ARG_NO_SYNC },
@@ -47,6 +47,7 @@ int main(int argc, char *argv[]) {
                 { "max-depth", required_argument, NULL, ARG_DEPTH },
                 { "max-entries", required_argument, NULL, ARG_ENTRIES },
                 { "batch", required_argument, NULL, ARG_BATCH },
+                { "defer", required_argument, NULL, ARG_DEFER },
                 {}
         };
         ShiftParams p = { .report = print_report };
@@ -70,6 +71,7 @@ int main(int argc, char *argv[]) {
                 case ARG_DEPTH: p.max_depth = (unsigned) strtoul(optarg, NULL, 10); break;
                 case ARG_ENTRIES: p.max_entries = strtoull(optarg, NULL, 10); break;
                 case ARG_BATCH: p.batch = (unsigned) strtoul(optarg, NULL, 10); break;
+                case ARG_DEFER: p.defer = (unsigned) strtoul(optarg, NULL, 10); break;
                 default: goto usage;
                 }
         if (optind + 1 != argc || !p.account || !journal || p.map.uid.count == 0 || p.map.gid.count == 0)

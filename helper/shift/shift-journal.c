@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,23 +18,38 @@ const char *const shift_xattr_names[_SHIFT_XATTR_MAX] = {
         [SHIFT_XATTR_CAP] = "security.capability",
 };
 
+/* CRC-32 (the zlib/ethernet one), eight bytes a step ("slicing-by-8"): every journal line is summed,
+ * which was a tenth of the shift's user time a byte a step. The same sums as a byte at a time. */
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void) {
+        for (uint32_t i = 0; i < 256; i++) {
+                uint32_t k = i;
+                for (int j = 0; j < 8; j++)
+                        k = k & 1 ? 0xEDB88320U ^ (k >> 1) : k >> 1;
+                crc_table[0][i] = k;
+        }
+        for (uint32_t i = 0; i < 256; i++)
+                for (int t = 1; t < 8; t++)
+                        crc_table[t][i] = crc_table[0][crc_table[t - 1][i] & 0xFF] ^ (crc_table[t - 1][i] >> 8);
+}
+
 uint32_t shift_crc32(const void *data, size_t len) {
-        static uint32_t table[256];
-        static bool init;
         const uint8_t *p = data;
         uint32_t c = 0xFFFFFFFFU;
 
-        if (!init) {
-                for (uint32_t i = 0; i < 256; i++) {
-                        uint32_t k = i;
-                        for (int j = 0; j < 8; j++)
-                                k = k & 1 ? 0xEDB88320U ^ (k >> 1) : k >> 1;
-                        table[i] = k;
-                }
-                init = true;
+        (void) pthread_once(&crc_once, crc_init);
+        for (; len >= 8; len -= 8, p += 8) {
+                uint32_t lo = c ^ ((uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24);
+                uint32_t hi = (uint32_t) p[4] | (uint32_t) p[5] << 8 | (uint32_t) p[6] << 16 | (uint32_t) p[7] << 24;
+
+                c = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
+                    crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
+                    crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
         }
-        for (size_t i = 0; i < len; i++)
-                c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+        for (; len > 0; len--, p++)
+                c = crc_table[0][(c ^ *p) & 0xFF] ^ (c >> 8);
         return c ^ 0xFFFFFFFFU;
 }
 

@@ -263,6 +263,8 @@ typedef struct Pending {
         mode_t type;
         bool journaled; /* the record is in the journal already (resume) */
         bool chown;     /* the owner still has to change */
+        bool xattrs;    /* rec's xattrs are still to be read, by the applier (see Run.defer_eighths) */
+        bool skip;      /* the applier's xattr reading left it alone */
         ShiftRecord rec;
 } Pending;
 
@@ -299,7 +301,9 @@ typedef struct Run {
         Batch *handed;            /* given to the applier; NULL once it is done with it */
         bool quit;
         int apply_error;          /* the journal could not be written: nothing of that batch changed */
-        uint64_t applied, apply_failed;
+        uint64_t applied, apply_failed, apply_skipped;
+        unsigned defer_eighths;   /* the walker's: eighths of the entries whose xattrs the applier reads */
+        unsigned defer_tick;
         ShiftBuf apply_out;       /* the applier's reports, written before its next batch */
         ShiftBuf out;             /* lines of the journal outside any batch (header, done, rollback) */
 } Run;
@@ -368,14 +372,30 @@ static int apply_new(int fd, mode_t type, const ShiftRecord *rec, bool do_chown)
         return 0;
 }
 
+static int record_xattrs(Run *run, ShiftBuf *out, int fd, mode_t type, ShiftRecord *rec, uint64_t *skipped);
+
 /* The applier's stage: 1. the lines, durably; 2. the changes. On a journal error nothing of the
  * batch is changed. The records are formatted here rather than by the walker, which is the busier
- * stage (openat2, statx and listxattr against chown and close). */
+ * stage (openat2, statx and listxattr against chown and close); so are the xattrs of the entries
+ * the walker deferred. */
 static int batch_apply(Run *run, Batch *b) {
         int r = 0;
 
+        for (size_t i = 0; i < b->n; i++) {
+                Pending *q = &b->items[i];
+
+                if (!q->xattrs)
+                        continue;
+                r = record_xattrs(run, &b->out, q->fd, q->type, &q->rec, &run->apply_skipped);
+                if (r == -ENOMEM) {
+                        run->apply_failed++;
+                        report_to(run, &b->out, q->rec.path, "failed: %s", strerror(ENOMEM));
+                }
+                q->skip = r <= 0;
+        }
+        r = 0;
         for (size_t i = 0; r >= 0 && i < b->n; i++)
-                if (!b->items[i].journaled)
+                if (!b->items[i].journaled && !b->items[i].skip)
                         r = shift_record_format(&b->out, &b->items[i].rec);
         if (r >= 0)
                 r = shift_journal_append(run->p->journal_fd, &run->apply_out, false);
@@ -389,6 +409,10 @@ static int batch_apply(Run *run, Batch *b) {
         for (size_t i = 0; i < b->n; i++) {
                 Pending *q = &b->items[i];
 
+                if (q->skip) {
+                        pending_done(q);
+                        continue;
+                }
                 r = apply_new(q->fd, q->type, &q->rec, q->chown);
                 if (r < 0) {
                         run->apply_failed++;
@@ -471,6 +495,16 @@ static int batch_handoff(Run *run, bool full) {
                 r = batch_apply(run, b);
                 return r < 0 ? journal_error(run, r) : 0;
         }
+        /* Balance the two stages: if the applier is still busy, it reads fewer entries' xattrs for
+         * the walker; if it is idle already, more. */
+        pthread_mutex_lock(&run->lock);
+        if (run->p->defer > 0)
+                run->defer_eighths = MIN(run->p->defer - 1, 8U);
+        else if (run->handed)
+                run->defer_eighths = run->defer_eighths > 0 ? run->defer_eighths - 1 : 0;
+        else
+                run->defer_eighths = MIN(run->defer_eighths + 1, 8U);
+        pthread_mutex_unlock(&run->lock);
         r = applier_wait(run);
         if (r < 0)
                 return journal_error(run, r);
@@ -482,16 +516,59 @@ static int batch_handoff(Run *run, bool full) {
         return 0;
 }
 
-static int batch_add(Run *run, int *fd, mode_t type, ShiftRecord *rec, bool journaled, bool do_chown) {
+static int batch_add(Run *run, int *fd, mode_t type, ShiftRecord *rec, bool journaled, bool do_chown, bool xattrs) {
         Batch *b = run->filling;
 
         b->items[b->n++] = (Pending) {
-                .fd = TAKE_FD(*fd), .type = type, .journaled = journaled, .chown = do_chown, .rec = *rec,
+                .fd = TAKE_FD(*fd), .type = type, .journaled = journaled, .chown = do_chown, .xattrs = xattrs,
+                .rec = *rec,
         };
         *rec = (ShiftRecord) {};
         if (b->n == run->batch_max)
                 return batch_handoff(run, true);
         return 0;
+}
+
+/* Reads the ACLs and capability of a pinned inode into rec->old_x and computes rec->new_x, for the
+ * walker or (for the entries it defers) the applier. 1: done; 0: the entry is left alone, reported
+ * to `out` and counted in *skipped; -ENOMEM. */
+static int record_xattrs(Run *run, ShiftBuf *out, int fd, mode_t type, ShiftRecord *rec, uint64_t *skipped) {
+        const ShiftMap *m = &run->p->map;
+        int r;
+
+        r = xattrs_read(fd, type, rec->old_x);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                (*skipped)++;
+                report_to(run, out, rec->path, "cannot read its ACLs or capabilities: %s", strerror(-r));
+                return 0;
+        }
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
+                const ShiftBlob *o = &rec->old_x[k];
+                uint8_t capbuf[SHIFT_CAP_XATTR_MAX];
+
+                if (!o->present)
+                        continue;
+                if (k == SHIFT_XATTR_CAP) {
+                        r = shift_cap_xattr(m, o->data, o->len, capbuf);
+                        if (r > 0)
+                                r = blob_copy(&rec->new_x[k], capbuf, (size_t) r);
+                } else {
+                        r = blob_copy(&rec->new_x[k], o->data, o->len);
+                        if (r >= 0)
+                                r = shift_acl_xattr(m, rec->new_x[k].data, rec->new_x[k].len);
+                }
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        (*skipped)++;
+                        report_to(run, out, rec->path, "%s: %s", shift_xattr_names[k],
+                                  r == -ERANGE ? "names an id outside the source ids" : "malformed value");
+                        return 0;
+                }
+        }
+        return 1;
 }
 
 /* Decides about one pinned entry. Takes over *fd unless it is kept for the batch. */
@@ -533,7 +610,7 @@ static int visit(Run *run, int *fd, const struct statx *sx, const char *relpath)
                         shift_record_done(&copy);
                         return r;
                 }
-                return batch_add(run, fd, type, &copy, true, at_old);
+                return batch_add(run, fd, type, &copy, true, at_old, false);
         }
 
         if (shift_id_map(&m->uid, rec.old_uid, &rec.new_uid) < 0 || shift_id_map(&m->gid, rec.old_gid, &rec.new_gid) < 0) {
@@ -552,42 +629,22 @@ static int visit(Run *run, int *fd, const struct statx *sx, const char *relpath)
                         rec.new_mode &= ~(mode_t) S_ISGID;
         }
 
-        r = xattrs_read(*fd, type, rec.old_x);
-        if (r < 0) {
-                shift_record_done(&rec);
-                run->stats.skipped++;
-                report(run, relpath, "cannot read its ACLs or capabilities: %s", strerror(-r));
-                return 0;
-        }
-        for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
-                const ShiftBlob *o = &rec.old_x[k];
-                uint8_t capbuf[SHIFT_CAP_XATTR_MAX];
-
-                if (!o->present)
-                        continue;
-                if (k == SHIFT_XATTR_CAP) {
-                        r = shift_cap_xattr(m, o->data, o->len, capbuf);
-                        if (r > 0)
-                                r = blob_copy(&rec.new_x[k], capbuf, (size_t) r);
-                } else {
-                        r = blob_copy(&rec.new_x[k], o->data, o->len);
-                        if (r >= 0)
-                                r = shift_acl_xattr(m, rec.new_x[k].data, rec.new_x[k].len);
-                }
-                if (r < 0) {
-                        run->stats.skipped++;
-                        report(run, relpath, "%s: %s", shift_xattr_names[k],
-                               r == -ERANGE ? "names an id outside the source ids" : "malformed value");
-                        shift_record_done(&rec);
-                        return r == -ENOMEM ? r : 0;
-                }
-        }
         rec.path = strdup(relpath);
         if (!rec.path) {
                 shift_record_done(&rec);
                 return -ENOMEM;
         }
-        return batch_add(run, fd, type, &rec, false, true);
+        if (run->threaded && (S_ISREG(type) || S_ISDIR(type))) {
+                run->defer_tick = (run->defer_tick + 1) & 7;
+                if (run->defer_tick < run->defer_eighths)
+                        return batch_add(run, fd, type, &rec, false, true, true);
+        }
+        r = record_xattrs(run, &run->filling->out, *fd, type, &rec, &run->stats.skipped);
+        if (r <= 0) {
+                shift_record_done(&rec);
+                return r;
+        }
+        return batch_add(run, fd, type, &rec, false, true, false);
 }
 
 typedef struct Frame {
@@ -870,6 +927,7 @@ int shift_tree(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
         proc_fd_cwd_leave(&saved_cwd);
         run.stats.changed = run.applied;
         run.stats.failed += run.apply_failed;
+        run.stats.skipped += run.apply_skipped;
         if (r < 0) {
                 /* Keep the reports; the records of what was changed are already there, and the batch
                  * being filled (nothing of it changed) has no records yet. */

@@ -47,6 +47,8 @@ typedef struct ShiftParams {
         unsigned max_depth;   /* 0: SHIFT_DEPTH_MAX */
         uint64_t max_entries; /* 0: SHIFT_ENTRIES_MAX */
         unsigned batch;       /* 0: SHIFT_BATCH_MAX, lowered to what RLIMIT_NOFILE allows */
+        unsigned defer;       /* tests only: 1 + how many eighths of the entries get their xattrs read by
+                               * the applier thread, fixed; 0: balanced as the run goes */
         bool no_sync;         /* benchmarks and tests only: skip fdatasync */
         ShiftReportFn report;
         void *userdata;
