@@ -118,7 +118,9 @@ static int systemctl(const Run *r, const char *verb, const char *unit) {
 }
 
 /* podman as the account, in its own store: its uid, groups and environment. */
-static int podman_as_account(const Run *r, const char *const *args, int stdin_fd, char **ret_out) {
+/* keep_stderr false: a probe whose failure is an answer ("no such secret"), not an error to show. */
+static int podman_as_account_full(const Run *r, const char *const *args, int stdin_fd, bool keep_stderr,
+                                  char **ret_out) {
         char reuid[32], regid[32], chdir_[4200], home[4200], user[300], logname[300], xdg[64], bus[128];
         const char *argv[32];
         size_t k = 0;
@@ -148,7 +150,15 @@ static int podman_as_account(const Run *r, const char *const *args, int stdin_fd
         for (; *args && k < ELEMENTSOF(argv) - 1; args++)
                 argv[k++] = *args;
         argv[k] = NULL;
-        return migrate_run((char *const *) argv, stdin_fd, true, ret_out);
+        return migrate_run((char *const *) argv, stdin_fd, keep_stderr, ret_out);
+}
+
+static int podman_as_account(const Run *r, const char *const *args, int stdin_fd, char **ret_out) {
+        return podman_as_account_full(r, args, stdin_fd, true, ret_out);
+}
+
+static bool account_has(const Run *r, const char *const *args) {
+        return podman_as_account_full(r, args, -EBADF, false, NULL) == 0;
 }
 
 static int podman_as_root(const Run *r, const char *const *args, char **ret_out) {
@@ -441,6 +451,7 @@ typedef struct Apply {
         MigratePlan *plan;
         MigrateLedger *recs;
         size_t n_recs;
+        struct timespec step_start; /* when the step now running began */
 } Apply;
 
 static MigrateLedger *rec_for(Apply *a, const char *service) {
@@ -450,7 +461,22 @@ static MigrateLedger *rec_for(Apply *a, const char *service) {
         return NULL;
 }
 
+/* Seconds since the last call (or since *t was zeroed), and restarts the clock. */
+static double lap(struct timespec *t) {
+        struct timespec now;
+        double d;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &now);
+        d = t->tv_sec == 0 && t->tv_nsec == 0 ? 0.0 :
+                (double) (now.tv_sec - t->tv_sec) + (double) (now.tv_nsec - t->tv_nsec) / 1e9;
+        *t = now;
+        return d;
+}
+
 static int save_all(Apply *a, const char *step) {
+        /* How long each step took tells an admin where a slow migration spends its time. */
+        if (step)
+                say(&a->run, "step '%s' done (%.1f s)", step, lap(&a->step_start));
         for (size_t i = 0; i < a->n_recs; i++) {
                 if (step) {
                         free(a->recs[i].step);
@@ -512,7 +538,7 @@ static int move_volume(Apply *a, MigrateLedger *rec, const MigrateShift *s) {
         _cleanup_free_ char *mp = NULL, *entry = NULL;
         int k;
 
-        if (podman_as_account(r, (const char *const[]) { "volume", "exists", s->source, NULL }, -EBADF, NULL) != 0) {
+        if (!account_has(r, (const char *const[]) { "volume", "exists", s->source, NULL })) {
                 k = podman_as_account(r, (const char *const[]) { "volume", "create", s->source, NULL }, -EBADF, NULL);
                 if (k != 0)
                         return log_error_errno(-EIO, "podman volume create %s as %s failed (exit %d)", s->source,
@@ -615,8 +641,7 @@ static int step_images(Apply *a) {
 
                 /* Already in the account's store (another service of it uses the image): neither
                  * copied nor recorded, so a rollback of this service does not take it away. */
-                if (podman_as_account(&a->run, (const char *const[]) { "image", "exists", im->image, NULL }, -EBADF,
-                                      NULL) == 0) {
+                if (account_has(&a->run, (const char *const[]) { "image", "exists", im->image, NULL })) {
                         say(&a->run, "images: %s is already in the store of '%s'", im->image, a->run.account);
                         continue;
                 }
@@ -678,8 +703,7 @@ static int step_secrets(Apply *a, bool *ret_groups_changed) {
                         int pipefd[2];
 
                         /* Another service of the account shares it: leave it, and leave it to that one. */
-                        if (podman_as_account(&a->run, (const char *const[]) { "secret", "inspect", s->name, NULL },
-                                              -EBADF, NULL) == 0) {
+                        if (account_has(&a->run, (const char *const[]) { "secret", "inspect", s->name, NULL })) {
                                 say(&a->run, "secrets: podman secret '%s' already exists for '%s'", s->name,
                                     a->run.account);
                                 continue;
@@ -721,8 +745,8 @@ static int step_secrets(Apply *a, bool *ret_groups_changed) {
                         return k;
                 k = agentctl(&a->run, (const char *const[]) { "secret-group", a->run.account, s->name, s->group, NULL });
                 if (k == AGENTCTL_EXIT_USAGE)
-                        return log_error_errno(-EOPNOTSUPP, "Secret file %s: this agentctl has no secret-group "
-                                               "operation (or refused the request): not yet supported", s->name);
+                        return log_error_errno(-EINVAL, "Secret file %s: the helper refused to share it (the reason "
+                                               "is above)", s->name);
                 if (k != 0)
                         return log_error_errno(-EIO, "secret-group %s %s %s failed (exit %d)", a->run.account, s->name,
                                                s->group, k);
@@ -828,10 +852,38 @@ static bool unit_ready(const AgentStatusResult *st, const char *unit, const char
         return false;
 }
 
+/* A container whose first health check has not run yet ("starting") gets it run now, as
+ * `podman healthcheck run` would by hand: its HealthInterval may be minutes away, and the check
+ * itself is the container's own. The container is found through the unit's cid file. */
+static void run_health_check_now(const Run *r, const char *unit) {
+        _cleanup_free_ char *rel = NULL, *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        char cid[80];
+        ssize_t n;
+
+        if (!endswith(unit, ".service") ||
+            asprintf(&rel, "/run/user/%u/%.*s.cid", (unsigned) r->uid, (int) (strlen(unit) - 8), unit) < 0)
+                return;
+        path = in_root(r, rel);
+        /* The account owns the directory: no symlink, no FIFO that would block root. */
+        if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) < 0 ||
+            fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (n = read(fd, cid, sizeof cid - 1)) < 0)
+                return;
+        cid[n] = 0;
+        cid[strcspn(cid, " \t\r\n")] = 0;
+        if (strlen(cid) != 64 || strspn(cid, "0123456789abcdef") != 64)
+                return;
+        say(r, "healthy: running the health check of %s now instead of waiting for its interval", unit);
+        (void) podman_as_account_full(r, (const char *const[]) { "healthcheck", "run", cid, NULL }, -EBADF, false,
+                                      NULL);
+}
+
 static int step_healthy(Apply *a) {
         const Run *r = &a->run;
         _cleanup_free_ char *path = agent_socket_path_for_home(r->home);
         time_t deadline = time(NULL) + (time_t) r->o->timeout_sec;
+        _cleanup_strv_free_ char **checked = NULL;
 
         if (!path)
                 return -ENOMEM;
@@ -841,14 +893,26 @@ static int step_healthy(Apply *a) {
                 bool all = true;
 
                 (void) agent_query_status(path, 15000, &st);
-                for (size_t i = 0; i < a->plan->n_services && all; i++)
-                        for (size_t j = 0; j < a->plan->services[i].units.n && all; j++) {
-                                which = a->plan->services[i].units.v[j];
+                for (size_t i = 0; i < a->plan->n_services; i++)
+                        for (size_t j = 0; j < a->plan->services[i].units.n; j++) {
+                                const char *u = a->plan->services[i].units.v[j], *w = NULL;
                                 /* .volume/.network units are oneshots that may be inactive once done. */
-                                if (endswith(which, "-volume.service") || endswith(which, "-network.service") ||
-                                    endswith(which, "-image.service"))
+                                if (endswith(u, "-volume.service") || endswith(u, "-network.service") ||
+                                    endswith(u, "-image.service"))
                                         continue;
-                                all = st.state == AGENT_STATE_ANSWERING && unit_ready(&st, which, &why);
+                                if (st.state == AGENT_STATE_ANSWERING && unit_ready(&st, u, &w))
+                                        continue;
+                                if (all) {
+                                        which = u;
+                                        why = w;
+                                        all = false;
+                                }
+                                /* Once per unit: a check that keeps failing is left to its interval. */
+                                if (w && streq(w, "starting") && !strv_contains(checked, u)) {
+                                        run_health_check_now(r, u);
+                                        if (strv_push(&checked, strdup(u)) < 0)
+                                                return -ENOMEM;
+                                }
                         }
                 if (all)
                         return 0;
@@ -986,6 +1050,7 @@ int migrate_apply(char *const *services, const MigrateOptions *o) {
                 strv_extend(&rec->host_changes, &s->host_changes);
         }
         const char *failed_step = "records";
+        (void) lap(&a.step_start);
         k = save_all(&a, NULL);
         if (k < 0)
                 goto fail;

@@ -14,6 +14,7 @@
 #include "migrate-gather.h"
 #include "migrate-record.h"
 #include "pod-shape-probe.h"
+#include "secret-policy.h"
 #include "shift-roots.h"
 
 int migrate_parse_proc_net_tcp(const char *text, bool ipv6, MigrateListener **l, size_t *n) {
@@ -354,6 +355,9 @@ int migrate_host_gather(const char *root, const char *account, bool pull_allowed
         r = shift_roots_load(root, enrolled ? h->acct.home : NULL, &h->shift_roots, e);
         if (r < 0)
                 return r;
+        r = secret_roots_load(root, &h->secret_roots, e);
+        if (r < 0)
+                return r;
 
         if (pod_shape_podman_version(h->podman, &h->version) < 0)
                 h->version = NULL;
@@ -377,6 +381,7 @@ int migrate_host_gather(const char *root, const char *account, bool pull_allowed
                 .listeners = h->listeners,
                 .n_listeners = h->n_listeners,
                 .shift_roots = h->shift_roots,
+                .secret_roots = h->secret_roots,
                 .image_state = host_image_state,
                 .volume_mountpoint = host_volume_mountpoint,
                 .stat_path = host_stat_path,
@@ -393,6 +398,7 @@ void migrate_host_done(MigrateHost *h) {
         strv_free(h->image_names);
         free(h->listeners);
         strv_free(h->shift_roots);
+        strv_free(h->secret_roots);
         for (size_t i = 0; i < h->n_states; i++) {
                 free(h->states[i].service);
                 free(h->states[i].state);

@@ -39,6 +39,7 @@ typedef struct MigrateHost {
         MigrateListener *listeners;
         size_t n_listeners;
         char **shift_roots;
+        char **secret_roots;
         MigrateRecordState *states;
         size_t n_states;
         MigrateFacts facts;

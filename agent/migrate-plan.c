@@ -9,6 +9,7 @@
 
 #include "migrate-plan.h"
 #include "migrate-rewrite.h"
+#include "secret-policy.h"
 
 #define QUADLET_DIR "/etc/containers/systemd"
 #define EDITS_MAX 64
@@ -644,6 +645,20 @@ static void plan_bind(Ctx *c, FileEdits *fe, const char *file, const char *src, 
          * (or root) and is shared through a group instead of being handed over. */
         if (st.mode & S_IROTH)
                 goto done;
+        /* The helper refuses files outside its allowed roots: say so now, not halfway through apply. */
+        const char *allowed;
+        ErrorInfo se = {};
+        if (secret_path_confine(src, c->facts->secret_roots, UNROOT_STATE_DIR, &allowed, &se) < 0) {
+                MigrateBlocker *b = blocker(c, "Volume", xprintf(c->plan, "%s: Volume=%s:%s: the secret file cannot be "
+                                                                 "shared through a secret group: %s", file, src, target,
+                                                                 se.message));
+                if (b)
+                        strv_consume(&b->choices, xprintf(c->plan, "if the admin agrees that files there may be shared "
+                                                          "with accounts, add its directory to %s (one allowed root "
+                                                          "per line; the defaults then no longer apply)",
+                                                          SECRET_ROOTS_CONF));
+                goto done;
+        }
         MigrateSecret *s = PUSH(c->plan, c->plan->secrets, c->plan->n_secrets);
         if (!s)
                 goto done;

@@ -61,6 +61,7 @@ typedef struct MigrateFacts {
         const MigrateListener *listeners; /* TCP listeners on the host (/proc/net/tcp, tcp6) */
         size_t n_listeners;
         char *const *shift_roots;    /* allowed roots of the helper's shift (NULL-terminated) */
+        char *const *secret_roots;   /* allowed roots of the helper's secret-group operation */
 
         /* Lookups; ud is passed back. image: the name as the unit says it. */
         MigrateImageState (*image_state)(const char *image, void *ud);

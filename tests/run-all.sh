@@ -15,9 +15,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
 
-tests/install-deps.sh || exit 2
-
 TOTAL_OK=0 TOTAL_FAIL=0 RC=0
+# Wall time per step, printed at the end (CI shows only the log's tail).
+STEP_NAME="install dependencies" STEP_T0=$SECONDS TIMINGS=
+step() { TIMINGS+="  $STEP_NAME: $((SECONDS - STEP_T0)) s"$'\n'; STEP_NAME=$1 STEP_T0=$SECONDS; echo "=== $1 ==="; }
+tests/install-deps.sh || exit 2
 run_meson_tests() { # run_meson_tests BUILDDIR ARGS...
         local dir=$1 out; shift
         out=$(mktemp)
@@ -34,32 +36,35 @@ run_meson_tests() { # run_meson_tests BUILDDIR ARGS...
         rm -f "$out"
 }
 
-echo "=== build (werror) ==="
+step "build (werror)"
 if [ ! -d build-ci ]; then meson setup build-ci -Dwerror=true >/dev/null || exit 2; fi
 ninja -C build-ci || exit 2
-echo "=== unit and quadlet suites ==="
+step "unit and quadlet suites"
 # The fuzz corpora are replayed here, in the unit suite; the bounded fuzzing runs in step 4.
 run_meson_tests build-ci --suite unit --suite quadlet
 
-echo "=== build (ASan+UBSan) ==="
+step "build (ASan+UBSan)"
 if [ ! -d build-asan ]; then
         meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 2
 fi
 ninja -C build-asan || exit 2
-echo "=== unit, quadlet and integration suites under ASan+UBSan ==="
+step "unit, quadlet and integration suites under ASan+UBSan"
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         run_meson_tests build-asan --suite unit --suite quadlet --suite integration
 
-echo "=== fuzz suite: bounded libFuzzer runs ==="
+step "fuzz suite: bounded libFuzzer runs"
 UNROOT_FUZZ_TOTAL_SECONDS=${UNROOT_FUZZ_TOTAL_SECONDS:-480} run_meson_tests build-ci --suite fuzz
 
 if [ "${UNROOT_SKIP_E2E:-0}" != 1 ]; then
-        echo "=== end-to-end suite (test bed) ==="
+        step "end-to-end suite (test bed)"
         run_meson_tests build-ci --suite e2e
 else
         echo "=== end-to-end suite skipped: UNROOT_SKIP_E2E=1 ==="
 fi
 
+step "end"
 echo
+echo "wall time per step (total $SECONDS s):"
+printf '%s' "$TIMINGS"
 echo "$TOTAL_OK passed, $TOTAL_FAIL failed"
 exit $RC

@@ -79,6 +79,8 @@ static const char *fake_record(const char *service, void *ud) {
 }
 
 static char *const shift_roots[] = { (char *) "/srv/unroot", (char *) "/var/lib/containers/storage/volumes", NULL };
+/* As an admin's /etc/unroot/secret-roots.conf that allows /run/secrets */
+static char *const secret_roots[] = { (char *) "/run/secrets", (char *) "/etc/unroot/secrets", NULL };
 
 static MigrateListener listeners[] = {
         { "0.0.0.0", 5432 },   /* PostgreSQL on every address */
@@ -99,6 +101,7 @@ static MigrateFacts facts_for(FakeHost *h) {
                 .unprivileged_port_start = 1024,
                 .listeners = listeners, .n_listeners = ELEMENTSOF(listeners),
                 .shift_roots = shift_roots,
+                .secret_roots = secret_roots,
                 .image_state = fake_image,
                 .volume_mountpoint = fake_volume,
                 .stat_path = fake_stat,
@@ -321,6 +324,19 @@ static void test_technitium_secret_file(void **state) {
         assert_true(has_technique(p, "technitium-dns-exporter", MIGRATE_T_IMAGE_COPY));
         assert_int_equal(p->n_blockers, 0);
         assert_int_equal(p->host_notes.n, 0); /* no gateway use: no listener notes */
+
+        /* Outside the helper's allowed secret roots: blocked in the plan, with the remedy, instead of
+         * failing halfway through apply. */
+        char *const defaults[] = { (char *) "/etc/unroot/secrets", (char *) "/var/lib", NULL };
+        f.secret_roots = defaults;
+        migrate_plan_free(p);
+        p = plan1(&s, "technitium-dns-exporter", &f);
+        assert_int_equal(p->n_secrets, 0);
+        assert_int_equal(p->n_blockers, 1);
+        assert_string_equal(p->blockers[0].field, "Volume");
+        assert_non_null(strstr(p->blockers[0].reason, "/run/secrets/technitium-token"));
+        assert_non_null(strstr(p->blockers[0].reason, "not below an allowed root"));
+        assert_non_null(strstr(p->blockers[0].choices.v[0], "/etc/unroot/secret-roots.conf"));
 }
 
 static void test_vanna_localhost_image(void **state) {

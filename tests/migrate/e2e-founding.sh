@@ -105,7 +105,9 @@ if [ $HAVE_PLAN = 1 ]; then
         check "the plan flags redis bound to $SCN_GW only (a host change for litellm)" bash -c \
                 "sed -n '/^Host changes/,/^\$/p' $SNAP/plan-container-db.txt | grep -q '$SCN_GW:6379'"
         check "the plan names the address rewrite to host.containers.internal" grep -q host.containers.internal "$SNAP/plan-container-db.txt"
-        check "the plan names the secret group for the technitium token" grep -q "$SCN_TOKEN" "$SNAP/plan-container-monitor.txt"
+        # /etc/dns-query-exporter is not below the helper's default secret roots: blocked, with the remedy
+        check "the plan blocks sharing the technitium token until the admin allows its directory" bash -c \
+                "grep -q '$SCN_TOKEN' $SNAP/plan-container-monitor.txt && grep -q 'secret-roots.conf' $SNAP/plan-container-monitor.txt"
         check "plan wrote no migration record" bash -c '! ls /var/lib/unroot/migrate/*/record.json 2>/dev/null | grep -q .'
         scn_snapshot_host "$SNAP/host-after-plan" $SCN_SERVICES
         scn_same "plan changed no data" "$SNAP/host-before" "$SNAP/host-after-plan"
@@ -115,14 +117,27 @@ else
         skip "plan: $NO_PLAN"
 fi
 
-section "host change the plan asks for: redis also on 127.0.0.1 (the report's section 3)"
+section "host changes the plans ask for: redis also on 127.0.0.1 (the report's section 3), the token's directory allowed for secret groups"
 check "redis answers on 127.0.0.1 and $SCN_GW" scn_redis_rebind_loopback
+mkdir -p /etc/unroot
+printf '# the defaults, and the exporter token'"'"'s directory (the admin agrees to share it)\n/etc/unroot/secrets\n/var/lib\n%s\n' \
+        "$(dirname "$SCN_TOKEN")" > /etc/unroot/secret-roots.conf
+if [ $HAVE_PLAN = 1 ]; then
+        check "now the plan shares the token through a secret group" bash -c \
+                "cd /tmp && agentctl migrate plan $(scn_services_of container-monitor | xargs) --to container-monitor > $SNAP/plan-container-monitor-2.txt 2>&1 &&
+                 grep -q 'helper secret-group: $SCN_TOKEN' $SNAP/plan-container-monitor-2.txt"
+        sed -n '/[Ss]ecret/p' "$SNAP/plan-container-monitor-2.txt" | head -n 5 | sed 's/^/    | /'
+fi
 
 section "failure halfway through apply: the ownership shift of vanna's data meets an immutable file"
 if [ $HAVE_MIGRATE = 1 ]; then
         chattr +i /srv/vanna/uploads/report.csv
-        check_fail "apply vanna --to container-db fails" bash -c "cd /tmp && agentctl migrate apply vanna --to container-db"
+        check_fail "apply vanna --to container-db fails" bash -c \
+                "cd /tmp && agentctl migrate apply vanna --to container-db > $SNAP/apply-vanna-failed.txt 2>&1"
         chattr -i /srv/vanna/uploads/report.csv
+        sed 's/^/    | /' "$SNAP/apply-vanna-failed.txt" | tail -n 15
+        check "it failed at the injected fault: step 'shift', undone, back on root" bash -c \
+                "grep -q \"vanna: step 'shift' failed\" $SNAP/apply-vanna-failed.txt && grep -q 'vanna: back on root as before' $SNAP/apply-vanna-failed.txt"
         check "vanna.service is running as root again" wait_for 120 systemctl is-active -q vanna.service
         check "vanna healthy as root" scn_health root vanna
         check "the record says it did not apply" bash -c '[ "$(rec_state vanna)" != applied ]'
