@@ -17,6 +17,13 @@ ASAN=
 [ "$(id -u)" = 0 ] || { echo "SKIP: the test bed needs root (qemu, mkfs, mmdebstrap)"; exit 77; }
 
 STAGE=$BUILD/e2e-stage${ASAN:+-asan}
+NAME=$(basename "$TEST" .sh)
+PAYLOAD=$STAGE/payload-$NAME
+# Several e2e tests may run at once (the test bed's run slots): one builds and installs the stage
+# at a time, and each packs its own tarball.
+mkdir -p "$STAGE"
+exec 7>>"$STAGE.lock"
+flock 7
 if [ ! -d "$STAGE/build" ]; then
         # Debian 12 is merged-/usr: /lib is a symlink, and a tarball with a real lib/ directory would
         # replace it in the guest. Install units below /usr/lib.
@@ -25,15 +32,17 @@ if [ ! -d "$STAGE/build" ]; then
                 ${ASAN:+-Db_sanitize=address,undefined -Db_lundef=false} >/dev/null
 fi
 ninja -C "$STAGE/build" >/dev/null
-rm -rf "$STAGE/root" "$STAGE/payload"
-mkdir -p "$STAGE/payload"
+rm -rf "$STAGE/root" "$PAYLOAD"
+mkdir -p "$PAYLOAD"
 DESTDIR="$STAGE/root" meson install -C "$STAGE/build" --quiet >/dev/null
 if [ -n "$ASAN" ]; then
         for l in $(ldd "$STAGE/build/helper/unroot-helper" | awk '/lib(asan|ubsan)\.so/ { print $3 }'); do
                 install -D -m 0644 "$(readlink -f "$l")" "$STAGE/root/usr/lib/x86_64-linux-gnu/$(basename "$l")"
         done
 fi
-tar -C "$STAGE/root" -cf "$STAGE/payload/unroot-install.tar" .
+tar -C "$STAGE/root" -cf "$PAYLOAD/unroot-install.tar" .
+flock -u 7
+exec 7>&-
 # Results of each script in their own directory: several runs may queue for the test bed.
 export UNROOT_TESTBED_OUT=${UNROOT_TESTBED_OUT:-$BUILD/e2e-out/$(basename "$TEST" .sh)}
-exec "$SRC/tests/testbed/testbed.sh" run "$TEST" "$STAGE/payload/unroot-install.tar" "$@"
+exec "$SRC/tests/testbed/testbed.sh" run "$TEST" "$PAYLOAD/unroot-install.tar" "$@"

@@ -41,8 +41,13 @@
 #   UNROOT_TESTBED_REBUILD [0]  1 = rebuild the image even if up to date
 #   UNROOT_TESTBED_INSTALL_HOST_DEPS [1]  1 = apt-get install missing host tools
 #   UNROOT_TESTBED_ACCEL [auto]  kvm | tcg | auto (kvm only with kvm_intel/kvm_amd)
-#   UNROOT_TESTBED_LOCK [/tmp/unroot-testbed.lock]  machine-wide lock so that only
-#                          one build/VM runs at a time; "none" disables it
+#   UNROOT_TESTBED_LOCK [/tmp/unroot-testbed.lock]  machine-wide lock: a build (or
+#                          shell, clean) excludes every VM; runs share it and then
+#                          take one of the run slots ($LOCK.slotN); "none" disables it
+#   UNROOT_TESTBED_SLOTS [2]  VMs that may run at once. One TCG VM keeps about 1.1 of
+#                          a 2-core host's cores busy on average (measured over the
+#                          founding scenario): two side by side finish the e2e suite
+#                          much sooner than one after the other
 # Must run as root.
 set -euo pipefail
 
@@ -56,6 +61,8 @@ DISK_SIZE=${UNROOT_TESTBED_DISK_SIZE:-4G}
 MIRROR=${UNROOT_TESTBED_MIRROR:-http://deb.debian.org/debian}
 SECMIRROR=${UNROOT_TESTBED_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 LOCK=${UNROOT_TESTBED_LOCK:-/tmp/unroot-testbed.lock}
+SLOTS=${UNROOT_TESTBED_SLOTS:-2}
+case $SLOTS in ''|*[!0-9]*|0) echo "testbed: UNROOT_TESTBED_SLOTS must be a number >= 1 (got '$SLOTS')" >&2; exit 2;; esac
 SUITE=bookworm
 
 # Guest package set.  --variant=apt gives Essential:yes + apt; everything else is
@@ -153,19 +160,40 @@ need_host_tools() {
             die "could not install host packages: ${missing[*]}"; }
 }
 
-# Only one build or VM at a time on this machine (TCG uses every core; two VMs
-# would starve each other into timeouts).  The lock is released when we exit.
-take_lock() {
+# A build replaces the image that running VMs use as their backing file: it takes
+# $LOCK exclusively, runs take it shared. The locks are released when we exit.
+take_lock() { # take_lock [-s] WHAT
     [ "$LOCK" = none ] && return 0
+    local mode=-x; [ "$1" = -s ] && { mode=-s; shift; }
     need_host_tools flock
     exec 9>>"$LOCK"
-    if ! flock -n 9; then
-        log "another test bed build/run holds $LOCK, waiting for it ($(cat "$LOCK.owner" 2>/dev/null || echo '?'))"
+    if ! flock -n $mode 9; then
+        log "waiting for $LOCK ($(cat "$LOCK.owner" 2>/dev/null || echo '?'))"
         local t0=$SECONDS
-        flock 9
+        flock $mode 9
         log "got the lock after $((SECONDS - t0))s"
     fi
-    printf 'pid %s since %(%H:%M:%S)T: %s\n' "$$" -1 "$*" > "$LOCK.owner" 2>/dev/null || true
+    [ $mode = -x ] && { printf 'pid %s since %(%H:%M:%S)T: %s\n' "$$" -1 "$*" > "$LOCK.owner" 2>/dev/null || true; }
+    return 0
+}
+
+# One of $SLOTS run slots (fd 8), so that at most $SLOTS VMs run at once.
+take_slot() {
+    [ "$LOCK" = none ] && return 0
+    local k t0=$SECONDS waited=
+    while :; do
+        for ((k = 0; k < SLOTS; k++)); do
+            exec 8>>"$LOCK.slot$k"
+            if flock -n 8; then
+                [ -n "$waited" ] && log "got run slot $k after $((SECONDS - t0))s"
+                return 0
+            fi
+            exec 8>&-
+        done
+        [ -n "$waited" ] || log "all $SLOTS run slots are busy, waiting"
+        waited=1
+        sleep 2
+    done
 }
 
 # stamp = what the image depends on; a change triggers a rebuild (bump "vN"
@@ -178,10 +206,14 @@ prepare_work() {
     [ -f "$W/.gitignore" ] || echo '*' > "$W/.gitignore"
 }
 
+image_current() {
+    [ "${UNROOT_TESTBED_REBUILD:-0}" != 1 ] && [ -f "$W/image/stamp" ] && [ "$(cat "$W/image/stamp")" = "$(image_stamp)" ]
+}
+
 build() {
     prepare_work
     local stamp; stamp=$(image_stamp)
-    if [ "${UNROOT_TESTBED_REBUILD:-0}" != 1 ] && [ -f "$W/image/stamp" ] && [ "$(cat "$W/image/stamp")" = "$stamp" ]; then
+    if image_current; then
         log "image up to date ($W/image, stamp $stamp)"; return 0
     fi
     need_host_tools mmdebstrap mkfs.ext4
@@ -367,7 +399,15 @@ case ${1:-} in
     run)   shift; [ $# -ge 1 ] || die "usage: $0 run TEST [PATH...]"
            [ -f "$1" ] || die "no such test script: $1"
            for p in "${@:2}"; do [ -e "$p" ] || die "no such file: $p"; done
-           take_lock "run $*"; rc=0; run_test "$@" || rc=$?; exit $rc;;
+           # shared with other runs; exclusive only while the image must be (re)built
+           take_lock -s "run $*"
+           if ! image_current; then
+               take_lock "build for run $*"; build
+               [ "$LOCK" = none ] || flock -s 9
+               UNROOT_TESTBED_REBUILD=0
+           fi
+           take_slot
+           rc=0; run_test "$@" || rc=$?; exit $rc;;
     shell) take_lock shell; build; run_qemu "" "" interactive;;
     clean) take_lock clean; rm -rf "$W/rootfs" "$W/rootfs.new" "$W/image" "$W/image.new" "$W/out" "$W"/run.* "$W"/payload.*
            log "cleaned $W (kept $W/cache)";;
