@@ -92,6 +92,10 @@ check "home removed" test ! -e /var/lib/unroot/container-tmp
 check "container-db untouched by the purge" bash -c "getent passwd container-db && grep -q '^container-db:' /etc/subuid"
 
 section "sandbox"
-systemd-analyze security unroot-helper@x.service --no-pager 2>&1 | tail -n 3 | sed 's/^/    | /'
+out=$(systemd-analyze security unroot-helper@x.service --no-pager 2>&1)
+echo "$out" | tail -n 3 | sed 's/^/    | /'
+level=$(echo "$out" | sed -n 's/.*Overall exposure level.*: \([0-9][0-9]*\.[0-9]\).*/\1/p')
+check "the installed helper unit's exposure (${level:-none}) is 2.5 or lower" \
+        awk -v l="${level:-99}" 'BEGIN { exit !(l <= 2.5) }'
 
 summary
