@@ -17,7 +17,8 @@
 #  - all twelve run rootless under container-db/-web/-monitor/-misc and are healthy, the exporters
 #    answer on 127.0.0.1 only, checksums and in-container owners equal the snapshot;
 #  - `agentctl report` says 12 of 12;
-#  - rolling back one service (metabase) and one pod (changedetection) returns them to root with
+#  - rolling back one service (metabase), one pod (changedetection) and silly-tavern (a named
+#    volume) returns them to root with
 #    every inode's owner and mode equal to the snapshot.
 # Sections whose command is not in the installed agentctl print SKIP with the reason.
 #
@@ -54,7 +55,7 @@ elapsed
 
 section "snapshot of the data (reused for every comparison below)"
 scn_snapshot_host "$SNAP/host-before" $SCN_SERVICES
-scn_snapshot_host "$SNAP/host-before-rb" metabase changedetection
+scn_snapshot_host "$SNAP/host-before-rb" metabase changedetection silly-tavern
 scn_snapshot_host "$SNAP/host-before-vanna" vanna
 scn_snapshot_container root "$SNAP/ctr-before" $SCN_SERVICES
 cp "$SNAP"/host-before "$SNAP"/ctr-before "$ART/" 2>/dev/null
@@ -194,23 +195,28 @@ else
         skip "report: nothing migrated to report on ($NO_MIGRATE)"
 fi
 
-section "rollback: one service (metabase) and one pod (changedetection)"
+section "rollback: one service (metabase), one pod (changedetection) and a named volume's service (silly-tavern)"
 if [ $HAVE_MIGRATE = 1 ] && [ $HAVE_ROLLBACK = 1 ]; then
-        check "rollback metabase changedetection" bash -c "cd /tmp && agentctl migrate rollback metabase changedetection > $SNAP/rollback.txt 2>&1"
-        tail -n 20 "$SNAP/rollback.txt" | sed 's/^/    | /'
-        scn_check_running root metabase changedetection
-        scn_snapshot_host "$SNAP/host-after-rb" metabase changedetection
+        check "rollback metabase changedetection silly-tavern" bash -c \
+                "cd /tmp && agentctl migrate rollback metabase changedetection silly-tavern > $SNAP/rollback.txt 2>&1"
+        tail -n 30 "$SNAP/rollback.txt" | sed 's/^/    | /'
+        cp "$SNAP/rollback.txt" "$ART/" 2>/dev/null
+        scn_check_running root metabase changedetection silly-tavern
+        scn_snapshot_host "$SNAP/host-after-rb" metabase changedetection silly-tavern
         scn_same "every inode's owner, mode, ACL and checksum equal to the pre-migration snapshot" \
                 "$SNAP/host-before-rb" "$SNAP/host-after-rb"
         check "rootless copies stopped and removed" bash -c \
                 "! asuser container-db systemctl --user is-active -q metabase.service && ! asuser container-misc systemctl --user is-active -q changedetection-pod.service &&
+                 ! asuser container-web systemctl --user is-active -q silly-tavern.service &&
                  [ -z \"\$(asuser container-db podman ps -aq --filter label=PODMAN_SYSTEMD_UNIT=metabase.service)\" ]"
-        check "records say rolled-back" bash -c '[ "$(rec_state metabase)" = rolled-back ] && [ "$(rec_state changedetection)" = rolled-back ]'
-        for f in metabase.container changedetection.pod changedetection-app.container changedetection-exporter.container; do
+        check "records say rolled-back" bash -c \
+                '[ "$(rec_state metabase)" = rolled-back ] && [ "$(rec_state changedetection)" = rolled-back ] && [ "$(rec_state silly-tavern)" = rolled-back ]'
+        for f in metabase.container changedetection.pod changedetection-app.container changedetection-exporter.container \
+                 silly-tavern.container silly-tavern-data.volume; do
                 check "$SCN_QDIR/$f is back" test -s "$SCN_QDIR/$f"
         done
         if [ $HAVE_REPORT = 1 ]; then
-                check "the report now says 10 of 12" bash -c "cd /tmp && agentctl report | grep -Eq '10 of 12|10/12'"
+                check "the report now says 9 of 12" bash -c "cd /tmp && agentctl report | grep -Eq '9 of 12|9/12'"
         fi
 else
         skip "rollback: $([ $HAVE_MIGRATE = 1 ] && echo "$NO_ROLLBACK" || echo "$NO_MIGRATE")"
