@@ -402,8 +402,22 @@ case ${1:-} in
            # shared with other runs; exclusive only while the image must be (re)built
            take_lock -s "run $*"
            if ! image_current; then
-               take_lock "build for run $*"; build
-               [ "$LOCK" = none ] || flock -s 9
+               if [ "$LOCK" = none ]; then build
+               else
+                   # Several runs may find the image missing at once (CI's first e2e tests): one
+                   # builds under the exclusive lock, the others wait until it is there.
+                   exec 9>&-
+                   while :; do
+                       exec 9>>"$LOCK"
+                       if flock -n -x 9; then
+                           printf 'pid %s since %(%H:%M:%S)T: build for run %s\n' "$$" -1 "$*" > "$LOCK.owner" 2>/dev/null || true
+                           build; flock -s 9; break
+                       fi
+                       if image_current; then flock -s 9; break; fi
+                       exec 9>&-
+                       sleep 2
+                   done
+               fi
                UNROOT_TESTBED_REBUILD=0
            fi
            take_slot
