@@ -4,6 +4,10 @@
 # (shift-inproc: the same shift_tree() the helper runs, with every check, the journal and its
 # fdatasync; no socket or polkit round trip, which costs milliseconds once) against `chown -R`
 # (what the founding report did) and `podman unshare chown -R` (what a rootless user would run).
+# The shift runs twice: on the tree as it is (the helper's case for volumes on an ordinary mount:
+# regular files pinned with O_PATH, their xattrs read through /proc/self/fd, chowned with
+# fchownat("")), and on the same tree through a nodev bind mount, where the shift opens regular files
+# for real (flistxattr, fchown; shift-walk.c, open_entry) because no device node can be opened there.
 # Rotating order, in the same run, on the same warm tree; before each timed run the tree is reset
 # untimed:
 #  - shift and chown -R: to a root container's owners (uid 0, and 999 in every tenth directory);
@@ -34,6 +38,10 @@ if [ ! -d "$TREE" ] || [ "$(find "$TREE" -type f | wc -l)" != 200000 ]; then
         python3 "$HERE/gen-tree.py" "$TREE"
 fi
 ENTRIES=$(find "$TREE" | wc -l)
+# The same tree through a nodev bind mount (this mount namespace only).
+NODEV=$W/nodev
+mkdir -p "$NODEV"
+mount --bind "$TREE" "$NODEV" && mount -o remount,bind,nodev "$NODEV" || { echo "cannot bind-mount the tree nodev"; exit 1; }
 
 # --- the bench user for podman (this mount namespace only)
 PODMAN=$(command -v podman || true)
@@ -84,31 +92,36 @@ timed() {
         eval "$out+=(\"$wall \$(echo \"$usr + $sys\" | bc)\")"
 }
 run_shift() { reset; timed S "$INPROC" --quiet --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$W/journal" "$TREE"; }
+run_shift_nodev() { reset; timed N "$INPROC" --quiet --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$W/journal" "$NODEV"; }
 run_chown() { reset; timed C chown -R 100000:100000 "$TREE"; }
 run_podman() { reset_podman; timed P "${AS_BENCH[@]}" "$PODMAN" unshare chown -R 1000:1000 "$TREE"; }
 
-S=() C=() P=()
-tools=(run_shift run_chown)
+S=() N=() C=() P=()
+tools=(run_shift run_shift_nodev run_chown)
 [ -n "$PODMAN" ] && tools+=(run_podman)
 for i in $(seq "$ROUNDS"); do
         n=${#tools[@]}
         for k in $(seq 0 $((n - 1))); do "${tools[$(( (k + i) % n ))]}"; done
-        line="round $i (wall cpu, s): shift ${S[-1]}, chown -R ${C[-1]}"
+        line="round $i (wall cpu, s): shift ${S[-1]}, shift on nodev ${N[-1]}, chown -R ${C[-1]}"
         [ -n "$PODMAN" ] && line+=", podman unshare chown -R ${P[-1]}"
         echo "$line"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 col() { local c=$1; shift; for x in "$@"; do echo "$x" | cut -d' ' -f"$c"; done; }
 msw=$(median $(col 1 "${S[@]}")) msc=$(median $(col 2 "${S[@]}"))
+mnw=$(median $(col 1 "${N[@]}")) mnc=$(median $(col 2 "${N[@]}"))
 mcw=$(median $(col 1 "${C[@]}")) mcc=$(median $(col 2 "${C[@]}"))
 echo "tree: $ENTRIES entries on $(df --output=fstype "$TREE" | tail -1), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "median shift (in-process shift_tree, checks + journal + fdatasync): wall $msw s, cpu $msc s"
 echo "median chown -R 100000:100000: wall $mcw s, cpu $mcc s"
 echo "ratio shift / chown -R: wall $(echo "scale=2; $msw / $mcw" | bc), cpu $(echo "scale=2; $msc / $mcc" | bc)"
+echo "median shift, tree on a nodev mount (files opened for real): wall $mnw s, cpu $mnc s"
+echo "ratio shift on nodev / chown -R: wall $(echo "scale=2; $mnw / $mcw" | bc), cpu $(echo "scale=2; $mnc / $mcc" | bc)"
 if [ -n "$PODMAN" ]; then
         mpw=$(median $(col 1 "${P[@]}")) mpc=$(median $(col 2 "${P[@]}"))
         echo "median podman unshare chown -R: wall $mpw s, cpu $mpc s; ratio to chown -R: wall $(echo "scale=2; $mpw / $mcw" | bc), cpu $(echo "scale=2; $mpc / $mcc" | bc)"
         echo "ratio shift / podman unshare chown -R: wall $(echo "scale=2; $msw / $mpw" | bc), cpu $(echo "scale=2; $msc / $mpc" | bc)"
+        echo "ratio shift on nodev / podman unshare chown -R: wall $(echo "scale=2; $mnw / $mpw" | bc), cpu $(echo "scale=2; $mnc / $mpc" | bc)"
 fi
 
 # --- where the time goes: syscalls per tree entry, one traced run of each
@@ -121,6 +134,8 @@ if command -v strace >/dev/null; then
         }
         reset; strace -f -c -o "$W/strace.shift" "$INPROC" --quiet --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$W/journal" "$TREE" >/dev/null
         per_entry shift "$W/strace.shift"
+        reset; strace -f -c -o "$W/strace.nodev" "$INPROC" --quiet --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$W/journal" "$NODEV" >/dev/null
+        per_entry "shift on nodev" "$W/strace.nodev"
         reset; strace -f -c -o "$W/strace.chown" chown -R 100000:100000 "$TREE"
         per_entry "chown -R" "$W/strace.chown"
         if [ -n "$PODMAN" ]; then

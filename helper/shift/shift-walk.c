@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -29,6 +30,40 @@ static int pin(int dirfd, const char *name) {
         };
         long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
         return fd < 0 ? -errno : (int) fd;
+}
+
+/* Opens a directory entry for the shift: a real fd where that is provably harmless, else the O_PATH
+ * pin. Through a pin, xattrs are reached only by the /proc/self/fd magic link (a lookup that costs
+ * as much as the chown) and the owner only by fchownat(""); a real fd takes flistxattr() and
+ * fchown() directly: 8.8 against 12.9 µs an entry, open to close (ext4, this machine). But a real
+ * open runs the inode's open(), so it is only tried:
+ *  - for a directory (by d_type): O_DIRECTORY fails on anything else before it is opened;
+ *  - for a regular file (by d_type) when `files` is set: the tree's mount is nodev, so a device node
+ *    swapped in since readdir is refused by may_open() before its driver's open(). O_NONBLOCK: a FIFO
+ *    swapped in, or a file with a write lease, never blocks the walk.
+ * d_type only picks the attempt: the caller statx()es the fd as always, and any failure of the real
+ * open (a symlink, a socket, a device, a lease, ...) falls back to the pin, which handles it as
+ * before. *ret_real tells which one it is. */
+static int open_entry(int dirfd, const char *name, unsigned char d_type, bool files, bool *ret_real) {
+        struct open_how how = {
+                .flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                .resolve = RESOLVE_SAFE,
+        };
+        long fd = -1;
+
+        *ret_real = false;
+        if (d_type == DT_DIR) {
+                how.flags |= O_DIRECTORY;
+                fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+        } else if (d_type == DT_REG && files) {
+                how.flags |= O_NONBLOCK;
+                fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+        }
+        if (fd >= 0) {
+                *ret_real = true;
+                return (int) fd;
+        }
+        return pin(dirfd, name);
 }
 
 static int pin_stat(int fd, struct statx *ret) {
@@ -130,8 +165,9 @@ static ssize_t list_pinned(int fd, const char *proc_path, char *list, size_t siz
         return listxattr(proc_path, list, size);
 }
 
-/* Reads the xattrs the shift cares about. -E2BIG if one is larger than SHIFT_XATTR_VALUE_MAX. */
-static int xattrs_read(int fd, mode_t type, ShiftBlob x[static _SHIFT_XATTR_MAX]) {
+/* Reads the xattrs the shift cares about, through a real fd or a pin (`real`). -E2BIG if one is
+ * larger than SHIFT_XATTR_VALUE_MAX. */
+static int xattrs_read(int fd, bool real, mode_t type, ShiftBlob x[static _SHIFT_XATTR_MAX]) {
         char p[32], list[1024];
         ssize_t n;
 
@@ -139,7 +175,7 @@ static int xattrs_read(int fd, mode_t type, ShiftBlob x[static _SHIFT_XATTR_MAX]
                 return 0;
         fd_path(fd, p);
         /* One listxattr: most inodes have none, and then nothing else is read. */
-        n = list_pinned(fd, p, list, sizeof list);
+        n = real ? flistxattr(fd, list, sizeof list) : list_pinned(fd, p, list, sizeof list);
         if (n < 0 && (errno == ENOTSUP || errno == ENODATA))
                 return 0;
         if (n < 0 && errno != ERANGE)
@@ -157,7 +193,8 @@ static int xattrs_read(int fd, mode_t type, ShiftBlob x[static _SHIFT_XATTR_MAX]
                         listed = streq(list + i, shift_xattr_names[k]);
                 if (!listed)
                         continue;
-                len = getxattr(p, shift_xattr_names[k], buf, sizeof buf);
+                len = real ? fgetxattr(fd, shift_xattr_names[k], buf, sizeof buf)
+                           : getxattr(p, shift_xattr_names[k], buf, sizeof buf);
                 if (len < 0 && (errno == ENODATA || errno == ENOTSUP))
                         continue;
                 if (len < 0)
@@ -172,9 +209,16 @@ static int xattrs_read(int fd, mode_t type, ShiftBlob x[static _SHIFT_XATTR_MAX]
         return 0;
 }
 
-static int xattr_apply(int fd, ShiftXattrKind k, const ShiftBlob *want) {
+static int xattr_apply(int fd, bool real, ShiftXattrKind k, const ShiftBlob *want) {
         char p[32];
 
+        if (real) {
+                if (want->present)
+                        return RET_NERRNO(fsetxattr(fd, shift_xattr_names[k], want->data, want->len, 0));
+                if (fremovexattr(fd, shift_xattr_names[k]) < 0 && errno != ENODATA)
+                        return -errno;
+                return 0;
+        }
         fd_path(fd, p);
         if (want->present)
                 return RET_NERRNO(setxattr(p, shift_xattr_names[k], want->data, want->len, 0));
@@ -263,6 +307,7 @@ typedef struct Pending {
         mode_t type;
         bool journaled; /* the record is in the journal already (resume) */
         bool chown;     /* the owner still has to change */
+        bool real;      /* fd is a real open, not an O_PATH pin (open_entry()) */
         bool xattrs;    /* rec's xattrs are still to be read, by the applier (see Run.defer_eighths) */
         bool skip;      /* the applier's xattr reading left it alone */
         ShiftRecord rec;
@@ -292,6 +337,7 @@ typedef struct Run {
         Batch *filling;
         size_t batch_max;
         uint64_t top_mnt;
+        bool real_files;          /* regular files may be opened for real (open_entry()) */
         ErrorInfo *e;
 
         pthread_mutex_t lock;     /* guards handed, quit, apply_error; serializes p->report */
@@ -355,24 +401,25 @@ static void run_done(Run *run) {
 
 /* Make one pinned inode look like rec->new_*: owner first (the kernel drops security.capability and
  * setuid bits on chown), then ACLs, then the capability. */
-static int apply_new(int fd, mode_t type, const ShiftRecord *rec, bool do_chown) {
+static int apply_new(int fd, bool real, const ShiftRecord *rec, bool do_chown) {
         int r;
 
-        if (do_chown && fchownat(fd, "", rec->new_uid, rec->new_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+        if (do_chown && (real ? fchown(fd, rec->new_uid, rec->new_gid)
+                              : fchownat(fd, "", rec->new_uid, rec->new_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) < 0)
                 return -errno;
         for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
                 /* chown dropped the capability, so it is written even when unchanged. */
                 if (k == SHIFT_XATTR_CAP ? !rec->old_x[k].present && !rec->new_x[k].present
                                          : blob_eq(&rec->old_x[k], &rec->new_x[k]))
                         continue;
-                r = xattr_apply(fd, (ShiftXattrKind) k, &rec->new_x[k]);
+                r = xattr_apply(fd, real, (ShiftXattrKind) k, &rec->new_x[k]);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static int record_xattrs(Run *run, ShiftBuf *out, int fd, mode_t type, ShiftRecord *rec, uint64_t *skipped);
+static int record_xattrs(Run *run, ShiftBuf *out, int fd, bool real, mode_t type, ShiftRecord *rec, uint64_t *skipped);
 
 /* The applier's stage: 1. the lines, durably; 2. the changes. On a journal error nothing of the
  * batch is changed. The records are formatted here rather than by the walker, which is the busier
@@ -386,7 +433,7 @@ static int batch_apply(Run *run, Batch *b) {
 
                 if (!q->xattrs)
                         continue;
-                r = record_xattrs(run, &b->out, q->fd, q->type, &q->rec, &run->apply_skipped);
+                r = record_xattrs(run, &b->out, q->fd, q->real, q->type, &q->rec, &run->apply_skipped);
                 if (r == -ENOMEM) {
                         run->apply_failed++;
                         report_to(run, &b->out, q->rec.path, "failed: %s", strerror(ENOMEM));
@@ -413,7 +460,7 @@ static int batch_apply(Run *run, Batch *b) {
                         pending_done(q);
                         continue;
                 }
-                r = apply_new(q->fd, q->type, &q->rec, q->chown);
+                r = apply_new(q->fd, q->real, &q->rec, q->chown);
                 if (r < 0) {
                         run->apply_failed++;
                         report_to(run, &run->apply_out, q->rec.path, "failed: %s", strerror(-r));
@@ -516,12 +563,13 @@ static int batch_handoff(Run *run, bool full) {
         return 0;
 }
 
-static int batch_add(Run *run, int *fd, mode_t type, ShiftRecord *rec, bool journaled, bool do_chown, bool xattrs) {
+static int batch_add(Run *run, int *fd, bool real, mode_t type, ShiftRecord *rec, bool journaled, bool do_chown,
+                     bool xattrs) {
         Batch *b = run->filling;
 
         b->items[b->n++] = (Pending) {
-                .fd = TAKE_FD(*fd), .type = type, .journaled = journaled, .chown = do_chown, .xattrs = xattrs,
-                .rec = *rec,
+                .fd = TAKE_FD(*fd), .real = real, .type = type, .journaled = journaled, .chown = do_chown,
+                .xattrs = xattrs, .rec = *rec,
         };
         *rec = (ShiftRecord) {};
         if (b->n == run->batch_max)
@@ -532,11 +580,11 @@ static int batch_add(Run *run, int *fd, mode_t type, ShiftRecord *rec, bool jour
 /* Reads the ACLs and capability of a pinned inode into rec->old_x and computes rec->new_x, for the
  * walker or (for the entries it defers) the applier. 1: done; 0: the entry is left alone, reported
  * to `out` and counted in *skipped; -ENOMEM. */
-static int record_xattrs(Run *run, ShiftBuf *out, int fd, mode_t type, ShiftRecord *rec, uint64_t *skipped) {
+static int record_xattrs(Run *run, ShiftBuf *out, int fd, bool real, mode_t type, ShiftRecord *rec, uint64_t *skipped) {
         const ShiftMap *m = &run->p->map;
         int r;
 
-        r = xattrs_read(fd, type, rec->old_x);
+        r = xattrs_read(fd, real, type, rec->old_x);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -571,8 +619,9 @@ static int record_xattrs(Run *run, ShiftBuf *out, int fd, mode_t type, ShiftReco
         return 1;
 }
 
-/* Decides about one pinned entry. Takes over *fd unless it is kept for the batch. */
-static int visit(Run *run, int *fd, const struct statx *sx, const char *relpath) {
+/* Decides about one opened entry (`real`: see open_entry()). Takes over *fd unless it is kept for
+ * the batch. */
+static int visit(Run *run, int *fd, bool real, const struct statx *sx, const char *relpath) {
         const ShiftMap *m = &run->p->map;
         const ShiftRecord *j;
         ShiftRecord rec = {};
@@ -610,7 +659,7 @@ static int visit(Run *run, int *fd, const struct statx *sx, const char *relpath)
                         shift_record_done(&copy);
                         return r;
                 }
-                return batch_add(run, fd, type, &copy, true, at_old, false);
+                return batch_add(run, fd, real, type, &copy, true, at_old, false);
         }
 
         if (shift_id_map(&m->uid, rec.old_uid, &rec.new_uid) < 0 || shift_id_map(&m->gid, rec.old_gid, &rec.new_gid) < 0) {
@@ -637,14 +686,14 @@ static int visit(Run *run, int *fd, const struct statx *sx, const char *relpath)
         if (run->threaded && (S_ISREG(type) || S_ISDIR(type))) {
                 run->defer_tick = (run->defer_tick + 1) & 7;
                 if (run->defer_tick < run->defer_eighths)
-                        return batch_add(run, fd, type, &rec, false, true, true);
+                        return batch_add(run, fd, real, type, &rec, false, true, true);
         }
-        r = record_xattrs(run, &run->filling->out, *fd, type, &rec, &run->stats.skipped);
+        r = record_xattrs(run, &run->filling->out, *fd, real, type, &rec, &run->stats.skipped);
         if (r <= 0) {
                 shift_record_done(&rec);
                 return r;
         }
-        return batch_add(run, fd, type, &rec, false, true, false);
+        return batch_add(run, fd, real, type, &rec, false, true, false);
 }
 
 typedef struct Frame {
@@ -693,6 +742,7 @@ static int walk(Run *run) {
         uint64_t max_entries = p->max_entries ?: SHIFT_ENTRIES_MAX;
         _cleanup_free_ Frame *stack = NULL;
         _cleanup_close_ int top = -EBADF;
+        struct statvfs vfs;
         struct statx sx;
         size_t depth = 0;
         int r;
@@ -710,6 +760,9 @@ static int walk(Run *run) {
         if (!S_ISDIR(sx.stx_mode))
                 return error_set(run->e, -ENOTDIR, "path", "path: not a directory");
         run->top_mnt = sx.stx_mnt_id;
+        /* Every entry is opened on this mount (RESOLVE_NO_XDEV from here down), so its nodev covers
+         * them all; only root can remount it. */
+        run->real_files = fstatvfs(top, &vfs) >= 0 && (vfs.f_flag & ST_NODEV);
 
         r = reopen_dir(top, &stack[0].dir);
         if (r < 0)
@@ -720,7 +773,7 @@ static int walk(Run *run) {
                 return -ENOMEM;
         }
         run->stats.scanned++;
-        r = visit(run, &top, &sx, ".");
+        r = visit(run, &top, false, &sx, ".");
         if (r < 0)
                 goto out;
 
@@ -729,6 +782,7 @@ static int walk(Run *run) {
                 _cleanup_free_ char *rel = NULL;
                 _cleanup_close_ int fd = -EBADF;
                 struct dirent *de;
+                bool real;
 
                 errno = 0;
                 de = readdir(f->dir);
@@ -761,7 +815,7 @@ static int walk(Run *run) {
                 if (r < 0)
                         goto out;
 
-                fd = pin(dirfd(f->dir), de->d_name);
+                fd = open_entry(dirfd(f->dir), de->d_name, de->d_type, run->real_files, &real);
                 if (fd == -ENOENT)
                         continue; /* gone since readdir */
                 if (fd == -EXDEV) {
@@ -811,7 +865,7 @@ static int walk(Run *run) {
                                 }
                         }
                 }
-                r = visit(run, &fd, &sx, rel);
+                r = visit(run, &fd, real, &sx, rel);
                 if (r < 0)
                         goto out;
         }
@@ -1002,7 +1056,7 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
         for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
                 if (!rec->old_x[k].present && !rec->new_x[k].present)
                         continue;
-                r = xattr_apply(fd, (ShiftXattrKind) k, &rec->old_x[k]);
+                r = xattr_apply(fd, false, (ShiftXattrKind) k, &rec->old_x[k]);
                 if (r < 0)
                         goto fail;
         }

@@ -7,17 +7,20 @@
 # over the run. After each kill: a re-run equals an uninterrupted shift, and a rollback then equals
 # the state before; a rollback straight after the kill is exact too. Every directory holds a file
 # with an ACL, so that entries whose xattrs the applier thread reads (--defer) carry some; the shift
-# is the same whether the walker or the applier reads them.
+# is the same whether the walker or the applier reads them. Then the same on a nodev mount, where
+# regular files are opened for real (fchown, flistxattr) instead of pinned with O_PATH.
 # usage: shift-batches.sh BUILD_DIR SOURCE_DIR
 set -u
 BUILD=$(cd "${1:?build dir}" && pwd)
 SRC=$(cd "${2:?source dir}" && pwd)
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (chown)"; exit 77; }
-for t in strace setfacl setcap python3; do command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }; done
+for t in strace setfacl setcap python3 unshare; do command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }; done
 INPROC=$BUILD/bench/shift/shift-inproc
 [ -x "$INPROC" ] || { echo "SKIP: $INPROC not built"; exit 77; }
+# A private mount namespace, for the nodev bind mount at the end.
+[ -n "${SHIFT_BATCHES_INNER:-}" ] || exec env SHIFT_BATCHES_INNER=1 unshare --mount --propagation private "$0" "$@"
 T=$(mktemp -d /var/tmp/unroot-shift-batches.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap 'umount "$T/nodev" 2>/dev/null; rm -rf --one-file-system "$T"' EXIT
 V=$T/v
 PASS=0 FAIL=0
 pass() { PASS=$((PASS+1)); }
@@ -35,7 +38,8 @@ fresh() {
         rm -f "$T/j"
 }
 state() { python3 "$SRC/tests/hardening/shift-snap.py" --no-nlink "$V"; }
-shift_() { "$INPROC" --quiet --batch 80 --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "$@" "$V"; }
+TOP=$V # the path the shift is given: $V, or the same tree through a nodev mount
+shift_() { "$INPROC" --quiet --batch 80 --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "$@" "$TOP"; }
 
 fresh; state > "$T/before"
 shift_ > "$T/out" || { fail "uninterrupted shift: $(cat "$T/out")"; }
@@ -64,16 +68,23 @@ done
 killed() { # killed SPEC ARGS...
         # in a subshell that waits (and prints the shell's "Killed" notice to its muted stderr)
         (strace -f -qq -o /dev/null -e trace="${1%%:*}" -e inject="$1" "$INPROC" --quiet --batch 80 --account bench \
-                --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" $DEFER "${@:2}" "$V" >/dev/null 2>&1
+                --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" $DEFER "${@:2}" "$TOP" >/dev/null 2>&1
          echo $? > "$T/rc") 2>/dev/null
         [ "$(cat "$T/rc")" = 137 ]
 }
-# The last three kill while the applier reads every entry's xattrs (--defer 9).
-for spec in fchownat:when=1 fchownat:when=39 fchownat:when=41 fchownat:when=600 fchownat:when=1233 \
-            setxattr:when=1 setxattr:when=2 setxattr:when=3 setxattr:when=20 fdatasync:when=2 fdatasync:when=7 \
-            fdatasync:when=30 D9:setxattr:when=12 D9:fchownat:when=700 D9:fdatasync:when=5; do
-        DEFER=
-        case $spec in D9:*) DEFER="--defer 9"; spec=${spec#D9:};; esac
+# Directories are opened for real (fchown, fsetxattr), files pinned (fchownat, setxattr): 1,204
+# fchownat calls (the top is pinned too). D9: while the applier reads every entry's xattrs (--defer
+# 9). ND: on the nodev mount, where files are opened for real too.
+kills="fchownat:when=1 fchownat:when=39 fchownat:when=41 fchownat:when=600 fchownat:when=1203 fchown:when=7
+       setxattr:when=1 setxattr:when=2 setxattr:when=3 setxattr:when=20 fsetxattr:when=1 fdatasync:when=2
+       fdatasync:when=7 fdatasync:when=30 D9:setxattr:when=12 D9:fchownat:when=700 D9:fdatasync:when=5
+       ND:fchown:when=1 ND:fchown:when=600 ND:fchown:when=1233 ND:fsetxattr:when=3 ND:fsetxattr:when=25
+       ND:fdatasync:when=7"
+mkdir -p "$T/nodev"
+mount --bind "$T" "$T/nodev" && mount -o remount,bind,nodev "$T/nodev" || fail "nodev bind mount of $T"
+for spec in $kills; do
+        DEFER= TOP=$V
+        case $spec in D9:*) DEFER="--defer 9"; spec=${spec#D9:};; ND:*) TOP=$T/nodev/v; spec=${spec#ND:};; esac
         spec=${spec%%:*}:signal=SIGKILL:${spec#*:}
         fresh
         killed "$spec" || { fail "$spec: not killed"; continue; }
@@ -86,5 +97,21 @@ for spec in fchownat:when=1 fchownat:when=39 fchownat:when=41 fchownat:when=600 
         shift_ --rollback >/dev/null
         state > "$T/now"; cmp -s "$T/before" "$T/now" && pass || { fail "$spec: rollback of the partial shift differs"; diff "$T/before" "$T/now" | head -4; }
 done
+
+# --- nodev: regular files opened for real; the result is the same, and so is the rollback
+TOP=$T/nodev/v
+fresh; strace -f -qq -e trace=fchown,fchownat,flistxattr,listxattr -o "$T/calls" "$INPROC" --quiet --batch 80 --account bench \
+        --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "$TOP" > "$T/out" || fail "nodev shift: $(cat "$T/out")"
+state > "$T/now"; cmp -s "$T/shifted" "$T/now" && pass || { fail "nodev: shift differs"; diff "$T/shifted" "$T/now" | head -4; }
+n_fchown=$(grep -c '^[0-9]* *fchown(' "$T/calls"); n_fchownat=$(grep -c '^[0-9]* *fchownat(' "$T/calls")
+[ "$n_fchown" = 1233 ] && [ "$n_fchownat" = 1 ] && pass || fail "nodev: $n_fchown fchown, $n_fchownat fchownat (want 1233, 1: only the top pinned)"
+shift_ --rollback >/dev/null
+state > "$T/now"; cmp -s "$T/before" "$T/now" && pass || { fail "nodev: rollback differs"; diff "$T/before" "$T/now" | head -4; }
+TOP=$V
+fresh; strace -f -qq -e trace=fchown,fchownat -o "$T/calls" "$INPROC" --quiet --batch 80 --account bench \
+        --uid 990:100000:65536 --gid 990:100000:65536 --journal "$T/j" "$TOP" > "$T/out"
+n_fchown=$(grep -c '^[0-9]* *fchown(' "$T/calls"); n_fchownat=$(grep -c '^[0-9]* *fchownat(' "$T/calls")
+[ "$n_fchown" = 30 ] && [ "$n_fchownat" = 1204 ] && pass || fail "not nodev: $n_fchown fchown, $n_fchownat fchownat (want 30 directories, 1204)"
+umount "$T/nodev"
 echo "$PASS passed, $FAIL failed"
 [ $FAIL = 0 ]

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Crash consistency of the ownership shift (helper-anchors.md §5.4, issue 5): the real helper is
-# killed with SIGKILL by strace at the Nth fchownat (every N through the shift), at every setxattr
-# (owner changed, ACL or capability not yet rewritten) and at every journal fdatasync. After each
-# kill:
+# killed with SIGKILL by strace at the Nth chown (every N through the shift), at every ACL or
+# capability write (owner changed, ACL or capability not yet rewritten) and at every journal
+# fdatasync. The shift opens directories for real (fchown, fsetxattr) and pins everything else with
+# O_PATH (fchownat, setxattr through /proc/self/fd), so both calls are killed at. After each kill:
 #   resume:   the shift run again completes, the tree equals an uninterrupted shift, and a rollback
 #             then equals the snapshot from before;
 #   rollback: a rollback straight after the kill equals the snapshot from before.
@@ -63,14 +64,20 @@ check_rollback() { # check_rollback SPEC DESC
         cmp -s "$T/before" "$T/now" && pass "$2: rollback of the partial shift is exact" || { fail "$2: rollback of a partial shift differs"; diff "$T/before" "$T/now" | head -6; }
 }
 
-for n in $(seq 1 "$NCHOWN"); do
+NDIRS=$(find "$VOL" -mindepth 1 -type d | wc -l) # every directory below the top is shifted here
+for n in $(seq 1 $((NCHOWN - NDIRS))); do
         check_resume "fchownat:signal=SIGKILL:when=$n" "kill at fchownat $n"
         check_rollback "fchownat:signal=SIGKILL:when=$n" "kill at fchownat $n"
 done
-# ACLs and capabilities are rewritten after the chown: kill between the two.
-for n in 1 2 3 4 5; do
-        check_resume "setxattr:signal=SIGKILL:when=$n" "kill at setxattr $n"
-        check_rollback "setxattr:signal=SIGKILL:when=$n" "kill at setxattr $n"
+for n in $(seq 1 "$NDIRS"); do
+        check_resume "fchown:signal=SIGKILL:when=$n" "kill at fchown $n (a directory)"
+        check_rollback "fchown:signal=SIGKILL:when=$n" "kill at fchown $n (a directory)"
+done
+# ACLs and capabilities are rewritten after the chown: kill between the two. Files acl, cap and
+# capv3 through setxattr; the access and default ACL of the directory data through fsetxattr.
+for spec in setxattr:1 setxattr:2 setxattr:3 fsetxattr:1 fsetxattr:2; do
+        check_resume "${spec%:*}:signal=SIGKILL:when=${spec#*:}" "kill at ${spec%:*} ${spec#*:}"
+        check_rollback "${spec%:*}:signal=SIGKILL:when=${spec#*:}" "kill at ${spec%:*} ${spec#*:}"
 done
 for n in 1 2; do
         check_resume "fdatasync:signal=SIGKILL:when=$n" "kill at journal sync $n"

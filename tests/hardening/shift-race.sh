@@ -8,10 +8,14 @@
 # back the tree again and again. Nothing outside the tree may change owner or mode (/etc and the
 # targets are compared before and after), and no run may hang. Then a FUSE mount that never
 # answers is put inside the tree: the shift must finish, reporting it as a mount point.
-# usage: shift-race.sh BUILD_DIR SOURCE_DIR
+# With `nodev` (the test shift-race-nodev) all of it lives on a nodev mount, where the shift opens
+# regular files for real instead of pinning them with O_PATH (shift-walk.c, open_entry).
+# usage: shift-race.sh BUILD_DIR SOURCE_DIR [nodev]
 set -u
 BUILD=$(cd "${1:?build dir}" && pwd)
 SRC=$(cd "${2:?source dir}" && pwd)
+SHIFT_RACE_NODEV=
+[ "${3:-}" = nodev ] && SHIFT_RACE_NODEV=1
 . "$SRC/tests/hardening/lib.sh"
 hardening_need_root python3 setpriv timeout
 . "$SRC/tests/hardening/shift-lib.sh"
@@ -22,9 +26,16 @@ FUSE_PID=
 cleanup_race() {
         [ -n "$FUSE_PID" ] && kill -9 "$FUSE_PID" 2>/dev/null
         umount -l "$VOL/fuse" 2>/dev/null
+        [ -n "${SHIFT_RACE_NODEV:-}" ] && umount -l "$T" 2>/dev/null
         cleanup
 }
 trap cleanup_race EXIT
+if [ -n "${SHIFT_RACE_NODEV:-}" ]; then
+        # $T over itself, nodev: the tree, the targets and the fake root on one mount (the racers'
+        # renames stay within it).
+        mount --bind "$T" "$T" && mount -o remount,bind,nodev "$T" || { fail "nodev bind mount of $T"; finish; exit 1; }
+        grep -q " $T .*nodev" /proc/self/mountinfo && pass "the test's files are on a nodev mount" || fail "$T is not nodev"
+fi
 
 protect_shadow || { fail "bind a copy over /etc/shadow"; finish; exit 1; }
 start_bus_and_polkit || { fail "polkitd starts"; finish; exit 1; }
