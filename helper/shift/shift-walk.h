@@ -2,10 +2,12 @@
 #pragma once
 
 /* The ownership shift of one directory tree and its rollback, by fd only (helper-anchors.md §3.3):
- *  - every entry is pinned with openat2(O_PATH|O_NOFOLLOW, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|
- *    RESOLVE_NO_XDEV|RESOLVE_NO_MAGICLINKS) relative to its parent's fd, then statx()ed, changed
- *    with fchownat(fd, "", AT_EMPTY_PATH) and its xattrs through the same pin; no path string is
- *    ever resolved from the top again during the shift;
+ *  - every entry is opened with openat2(O_NOFOLLOW, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|
+ *    RESOLVE_NO_XDEV|RESOLVE_NO_MAGICLINKS) relative to its parent's fd, then statx()ed, and changed
+ *    (owner and xattrs) through that fd; no path string is ever resolved from the top again during
+ *    the shift. The fd is an O_PATH pin (fchownat(fd, "", AT_EMPTY_PATH), xattrs by /proc/self/fd),
+ *    or a real open where no open() can have an effect: directories (O_DIRECTORY), and regular files
+ *    on a nodev mount (see open_entry() in shift-walk.c);
  *  - symlinks are changed as links and never followed; mount points (EXDEV, or a statx mount id
  *    other than the top's) and non-directories with more than one link are skipped and reported;
  *  - only inodes whose owner and group are both in the source domain of the map are changed.
