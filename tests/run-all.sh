@@ -6,7 +6,7 @@
 #  3. build with ASan+UBSan; run the unit and quadlet suites again, and the integration suite (the
 #     real helper, polkitd and dbus-daemon on this host) once, under ASan+UBSan only: the release
 #     build of the same programs runs in the test bed in step 5;
-#  4. run the fuzz suite: every libFuzzer target (clang, ASan+UBSan) for a bounded time, 480 s in
+#  4. run the fuzz suite: every libFuzzer target (clang, ASan+UBSan) for a bounded time, 240 s in
 #     total split evenly over the targets ($UNROOT_FUZZ_TOTAL_SECONDS changes it);
 #  5. run the end-to-end suite in the booted Debian 12 test bed (qemu).
 # Ends with one line "N passed, N failed" over every meson test that ran.
@@ -53,7 +53,7 @@ ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_
         run_meson_tests build-asan --suite unit --suite quadlet --suite integration
 
 step "fuzz suite: bounded libFuzzer runs"
-UNROOT_FUZZ_TOTAL_SECONDS=${UNROOT_FUZZ_TOTAL_SECONDS:-480} run_meson_tests build-ci --suite fuzz
+UNROOT_FUZZ_TOTAL_SECONDS=${UNROOT_FUZZ_TOTAL_SECONDS:-240} run_meson_tests build-ci --suite fuzz
 
 if [ "${UNROOT_SKIP_E2E:-0}" != 1 ]; then
         step "end-to-end suite (test bed)"
