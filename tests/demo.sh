@@ -6,7 +6,7 @@
 # uids), are planned and migrated with `agentctl migrate` to container-db, -web, -monitor and -misc
 # (one apply is made to fail halfway and re-run), checked rootless and healthy with their data
 # intact, and one service and one pod are rolled back. `agentctl report`'s Markdown report is shown
-# at the end. About 35 minutes under software emulation.
+# at the end. 35 to 45 minutes under software emulation.
 # The smaller enroll story alone: tests/e2e/run-e2e.sh build . tests/e2e/enroll.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
