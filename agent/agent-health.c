@@ -59,7 +59,7 @@ static int read_small(const char *path, size_t max, char **ret) {
         return 0;
 }
 
-int container_health(const char *root, const char *runtime_dir, const char *home, const char *unit, char **ret) {
+int unit_container_id(const char *root, const char *runtime_dir, const char *unit, char **ret) {
         const char *pre = !root || !root[0] || streq(root, "/") ? "" : root;
         _cleanup_free_ char *cidfile = NULL, *cid = NULL;
         size_t n = strlen(unit);
@@ -76,6 +76,18 @@ int container_health(const char *root, const char *runtime_dir, const char *home
         cid[strcspn(cid, " \t\r\n")] = 0;
         if (strlen(cid) != 64 || strspn(cid, "0123456789abcdef") != 64)
                 return -ENOENT;
+        *ret = TAKE_PTR(cid);
+        return 0;
+}
+
+int container_health(const char *root, const char *runtime_dir, const char *home, const char *unit, char **ret) {
+        const char *pre = !root || !root[0] || streq(root, "/") ? "" : root;
+        _cleanup_free_ char *cid = NULL;
+        int r;
+
+        r = unit_container_id(root, runtime_dir, unit, &cid);
+        if (r < 0)
+                return r;
 
         /* podman 4.3 keeps the log next to the container's run directory
          * (<runroot>/<driver>-containers/ID/healthcheck.log, runroot = $XDG_RUNTIME_DIR/containers

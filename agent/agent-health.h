@@ -9,6 +9,11 @@
 /* Pure: the "Status" value of a healthcheck.log document, or -ENODATA. */
 int health_parse_log(const char *json, char **ret);
 
+/* The container id (64 hex digits) that the container of service unit (e.g. "web.service") wrote
+ * to <root><runtime_dir>/<name>.cid; -ENOENT when there is none or it is not an id. The file is
+ * the user's: opened without following a symlink or blocking on a FIFO. */
+int unit_container_id(const char *root, const char *runtime_dir, const char *unit, char **ret);
+
 /* Health of the container of service unit (e.g. "web.service") of a user whose runtime dir is
  * runtime_dir: "healthy", "unhealthy", "starting"; -ENOENT when there is no cid file or no
  * health log (no health check, or not running). root prefixes every path (NULL = /). */

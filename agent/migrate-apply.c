@@ -19,6 +19,7 @@
 
 #include "agent-account.h"
 #include "agent-client.h"
+#include "agent-health.h"
 #include "agentctl-helper.h"
 #include "agentctl-output.h"
 #include "config.h"
@@ -461,14 +462,13 @@ static MigrateLedger *rec_for(Apply *a, const char *service) {
         return NULL;
 }
 
-/* Seconds since the last call (or since *t was zeroed), and restarts the clock. */
+/* Seconds since *t, and restarts the clock at now. */
 static double lap(struct timespec *t) {
         struct timespec now;
         double d;
 
         (void) clock_gettime(CLOCK_MONOTONIC, &now);
-        d = t->tv_sec == 0 && t->tv_nsec == 0 ? 0.0 :
-                (double) (now.tv_sec - t->tv_sec) + (double) (now.tv_nsec - t->tv_nsec) / 1e9;
+        d = (double) (now.tv_sec - t->tv_sec) + (double) (now.tv_nsec - t->tv_nsec) / 1e9;
         *t = now;
         return d;
 }
@@ -856,23 +856,11 @@ static bool unit_ready(const AgentStatusResult *st, const char *unit, const char
  * `podman healthcheck run` would by hand: its HealthInterval may be minutes away, and the check
  * itself is the container's own. The container is found through the unit's cid file. */
 static void run_health_check_now(const Run *r, const char *unit) {
-        _cleanup_free_ char *rel = NULL, *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
-        char cid[80];
-        ssize_t n;
+        _cleanup_free_ char *cid = NULL;
+        char runtime_dir[32];
 
-        if (!endswith(unit, ".service") ||
-            asprintf(&rel, "/run/user/%u/%.*s.cid", (unsigned) r->uid, (int) (strlen(unit) - 8), unit) < 0)
-                return;
-        path = in_root(r, rel);
-        /* The account owns the directory: no symlink, no FIFO that would block root. */
-        if (!path || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) < 0 ||
-            fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (n = read(fd, cid, sizeof cid - 1)) < 0)
-                return;
-        cid[n] = 0;
-        cid[strcspn(cid, " \t\r\n")] = 0;
-        if (strlen(cid) != 64 || strspn(cid, "0123456789abcdef") != 64)
+        (void) snprintf(runtime_dir, sizeof runtime_dir, "/run/user/%u", (unsigned) r->uid);
+        if (unit_container_id(r->root, runtime_dir, unit, &cid) < 0)
                 return;
         say(r, "healthy: running the health check of %s now instead of waiting for its interval", unit);
         (void) podman_as_account_full(r, (const char *const[]) { "healthcheck", "run", cid, NULL }, -EBADF, false,

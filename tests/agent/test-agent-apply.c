@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "agent-apply.h"
@@ -115,6 +118,56 @@ static void test_health_parse(void **state) {
         assert_int_equal(container_health(NULL, "/nonexistent", NULL, "web.socket", &s), -ENOENT);
 }
 
+static void put(const char *dir, const char *name, const char *text) {
+        char p[512];
+        FILE *f;
+
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        f = fopen(p, "we");
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+static void test_unit_container_id(void **state) {
+        char root[] = "/tmp/test-cid.XXXXXX", dir[256], p[512];
+        static const char id[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        char *cid = NULL;
+
+        assert_non_null(mkdtemp(root));
+        snprintf(dir, sizeof dir, "%s/run", root);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        snprintf(dir, sizeof dir, "%s/run/user", root);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        snprintf(dir, sizeof dir, "%s/run/user/990", root);
+        assert_int_equal(mkdir(dir, 0755), 0);
+
+        put(dir, "web.cid", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+        assert_int_equal(unit_container_id(root, "/run/user/990", "web.service", &cid), 0);
+        assert_string_equal(cid, id);
+        free(cid);
+        cid = NULL;
+        /* garbage: not an id, too short, upper case, a symlink, a FIFO (must not block), none */
+        put(dir, "junk.cid", "not a container id\n");
+        assert_int_equal(unit_container_id(root, "/run/user/990", "junk.service", &cid), -ENOENT);
+        put(dir, "short.cid", "0123456789abcdef");
+        assert_int_equal(unit_container_id(root, "/run/user/990", "short.service", &cid), -ENOENT);
+        put(dir, "upper.cid", "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef");
+        assert_int_equal(unit_container_id(root, "/run/user/990", "upper.service", &cid), -ENOENT);
+        snprintf(p, sizeof p, "%s/link.cid", dir);
+        assert_int_equal(symlink("web.cid", p), 0);
+        assert_int_equal(unit_container_id(root, "/run/user/990", "link.service", &cid), -ELOOP);
+        snprintf(p, sizeof p, "%s/fifo.cid", dir);
+        assert_int_equal(mkfifo(p, 0600), 0);
+        assert_int_equal(unit_container_id(root, "/run/user/990", "fifo.service", &cid), -ENOENT);
+        assert_int_equal(unit_container_id(root, "/run/user/990", "gone.service", &cid), -ENOENT);
+        assert_int_equal(unit_container_id(root, "/run/user/990", "web.socket", &cid), -ENOENT);
+        assert_null(cid);
+
+        snprintf(p, sizeof p, "rm -rf '%s'", root);
+        assert_int_equal(system(p), 0);
+}
+
 static void test_unit_name_check(void **state) {
         ErrorInfo e = {};
         char longname[300];
@@ -208,6 +261,7 @@ int main(void) {
                 cmocka_unit_test(test_path_is_service),
                 cmocka_unit_test(test_debounce),
                 cmocka_unit_test(test_health_parse),
+                cmocka_unit_test(test_unit_container_id),
                 cmocka_unit_test(test_unit_name_check),
                 cmocka_unit_test(test_requests),
                 cmocka_unit_test(test_trim_maps_line),
