@@ -173,9 +173,12 @@ take_lock() { # take_lock [-s] WHAT
         flock $mode 9
         log "got the lock after $((SECONDS - t0))s"
     fi
-    [ $mode = -x ] && { printf 'pid %s since %(%H:%M:%S)T: %s\n' "$$" -1 "$*" > "$LOCK.owner" 2>/dev/null || true; }
+    [ $mode = -x ] && note_owner "$*"
     return 0
 }
+
+# Who holds the lock exclusively, for the "waiting for" message of the others.
+note_owner() { printf 'pid %s since %(%H:%M:%S)T: %s\n' "$$" -1 "$*" > "$LOCK.owner" 2>/dev/null || true; }
 
 # One of $SLOTS run slots (fd 8), so that at most $SLOTS VMs run at once.
 take_slot() {
@@ -410,7 +413,7 @@ case ${1:-} in
                    while :; do
                        exec 9>>"$LOCK"
                        if flock -n -x 9; then
-                           printf 'pid %s since %(%H:%M:%S)T: build for run %s\n' "$$" -1 "$*" > "$LOCK.owner" 2>/dev/null || true
+                           note_owner "build for run $*"
                            build; flock -s 9; break
                        fi
                        if image_current; then flock -s 9; break; fi
