@@ -8,7 +8,8 @@
 #     build of the same programs runs in the test bed in step 5;
 #  4. run the fuzz suite: every libFuzzer target (clang, ASan+UBSan) for a bounded time, 240 s in
 #     total split evenly over the targets ($UNROOT_FUZZ_TOTAL_SECONDS changes it);
-#  5. run the end-to-end suite in the booted Debian 12 test bed (qemu).
+#  5. run the end-to-end suite in the booted Debian 12 test bed (qemu); its image is built in the
+#     background from step 2 on.
 # Ends with one line "N passed, N failed" over every meson test that ran.
 # UNROOT_SKIP_E2E=1 leaves out step 5 (for quick local runs; CI never sets it).
 set -uo pipefail
@@ -20,6 +21,14 @@ TOTAL_OK=0 TOTAL_FAIL=0 RC=0
 STEP_NAME="install dependencies" STEP_T0=$SECONDS TIMINGS=
 step() { TIMINGS+="  $STEP_NAME: $((SECONDS - STEP_T0)) s"$'\n'; STEP_NAME=$1 STEP_T0=$SECONDS; echo "=== $1 ==="; }
 tests/install-deps.sh || exit 2
+# The test bed's image (mmdebstrap, mostly downloads and dpkg) builds in the background while steps
+# 2 to 4 use the CPUs; step 5 waits for it. A failed build is retried by the first e2e test.
+IMG_PID= IMG_LOG=$SRC/.cache/testbed-build.log
+if [ "${UNROOT_SKIP_E2E:-0}" != 1 ]; then
+        mkdir -p "$SRC/.cache"
+        tests/testbed/testbed.sh build > "$IMG_LOG" 2>&1 &
+        IMG_PID=$!
+fi
 run_meson_tests() { # run_meson_tests BUILDDIR ARGS...
         local dir=$1 out; shift
         out=$(mktemp)
@@ -57,7 +66,22 @@ UNROOT_FUZZ_TOTAL_SECONDS=${UNROOT_FUZZ_TOTAL_SECONDS:-240} run_meson_tests buil
 
 if [ "${UNROOT_SKIP_E2E:-0}" != 1 ]; then
         step "end-to-end suite (test bed)"
+        if [ -n "$IMG_PID" ]; then
+                wait "$IMG_PID"; echo "test bed image (built beside steps 2 to 4, exit code $?):"
+                tail -n 3 "$IMG_LOG" | sed 's/^/    /'
+        fi
+        # Every 5 minutes, where each running VM is: its test's last section and the guest's
+        # uptime, so that a run cut short still shows how far each test got.
+        ( while sleep 300; do
+                for c in build-ci/e2e-out/*/console.log; do
+                        [ -n "$(find "$c" -mmin -2 2>/dev/null)" ] || continue
+                        l=$(grep -a 'testbed-runner.*===' "$c" | tail -n 1 | sed 's/^\[ *\([0-9]*\)\.[0-9]*\] testbed-runner\[[0-9]*\]: /\1 s: /')
+                        echo "[e2e progress $(date +%H:%M:%S)] $(basename "$(dirname "$c")"): ${l:-booting}"
+                done
+          done ) &
+        MON_PID=$!
         run_meson_tests build-ci --suite e2e
+        kill "$MON_PID" 2>/dev/null
 else
         echo "=== end-to-end suite skipped: UNROOT_SKIP_E2E=1 ==="
 fi
