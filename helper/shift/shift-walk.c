@@ -227,6 +227,11 @@ static int xattr_apply(int fd, bool real, ShiftXattrKind k, const ShiftBlob *wan
         return 0;
 }
 
+static void blobs_done(ShiftBlob (*x)[_SHIFT_XATTR_MAX]) {
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
+                free((*x)[k].data);
+}
+
 static bool blob_eq(const ShiftBlob *a, const ShiftBlob *b) {
         return a->present == b->present && (!a->present || (a->len == b->len && memcmp(a->data, b->data, a->len) == 0));
 }
@@ -1009,6 +1014,8 @@ int shift_tree(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
 static int restore_one(Run *run, const ShiftRecord *rec) {
         const ShiftParams *p = run->p;
         _cleanup_close_ int fd = -EBADF;
+        _cleanup_(blobs_done) ShiftBlob cur[_SHIFT_XATTR_MAX] = {};
+        bool x_differs[_SHIFT_XATTR_MAX] = {};
         struct statx sx;
         bool at_new, at_old, has_x = false;
         int r;
@@ -1044,7 +1051,20 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
         }
         for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
                 has_x = has_x || rec->old_x[k].present || rec->new_x[k].present;
-        if (at_old && (sx.stx_mode & 07777) == rec->old_mode && !has_x) {
+        /* What is already as it was is not written again: an inode whose shift failed (immutable,
+         * say) still has its old ACL, and rewriting it would fail the rollback for no change. */
+        if (has_x) {
+                r = xattrs_read(fd, false, sx.stx_mode & S_IFMT, cur);
+                if (r < 0)
+                        goto fail;
+                for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
+                        x_differs[k] = (rec->old_x[k].present || rec->new_x[k].present) &&
+                                       !blob_eq(&cur[k], &rec->old_x[k]);
+        }
+        bool any_x = false;
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
+                any_x = any_x || x_differs[k];
+        if (at_old && (sx.stx_mode & 07777) == rec->old_mode && !any_x) {
                 run->stats.unchanged++;
                 return 0;
         }
@@ -1054,7 +1074,8 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
                 goto fail;
         }
         for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
-                if (!rec->old_x[k].present && !rec->new_x[k].present)
+                /* chown drops a file capability: after a chown it is written whatever was read */
+                if (!x_differs[k] && !(at_new && k == SHIFT_XATTR_CAP && rec->old_x[k].present))
                         continue;
                 r = xattr_apply(fd, false, (ShiftXattrKind) k, &rec->old_x[k]);
                 if (r < 0)

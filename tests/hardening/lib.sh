@@ -90,8 +90,12 @@ CONF
         PIDS+=($!)
         for i in $(seq 100); do [ -S "$T/system_bus_socket" ] && break; sleep 0.1; done
         chmod 666 "$T/system_bus_socket"
-        "$POLKITD" --no-debug >"$T/polkitd.log" 2>&1 &
-        POLKIT_PID=$!
+        # exec: POLKIT_PID is polkitd's own; the wrapper only records how it ended (a test that
+        # finds it gone prints that)
+        ( "$POLKITD" --no-debug >"$T/polkitd.log" 2>&1 & p=$!; echo $p > "$T/polkitd.pid"
+          wait $p; echo "polkitd exited: status $? at $(date +%T.%N)" >> "$T/polkitd.log" ) &
+        for i in $(seq 50); do [ -s "$T/polkitd.pid" ] && break; sleep 0.05; done
+        POLKIT_PID=$(cat "$T/polkitd.pid")
         PIDS+=($POLKIT_PID)
         for i in $(seq 100); do
                 dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.NameHasOwner \

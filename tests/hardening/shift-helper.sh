@@ -150,4 +150,28 @@ find /etc -xdev -printf '%p %U %G %m\n' 2>/dev/null | sort > "$T/etc.after"
 cmp -s "$T/etc.before" "$T/etc.after" && pass "no owner or mode in /etc changed" || fail "/etc changed"
 grep -q 'audit: peer_uid=0 .*action=org.unroot.helper.shift target=container-db result=changed' "$T/helper.log" \
         && pass "shift audited with action and account" || fail "no audit record for the shift"
+
+# --- an immutable file with an ACL: the shift cannot change it and leaves it alone; the rollback,
+# which finds its owner, mode and ACL as they were, leaves it alone too (it used to rewrite the ACL
+# and fail on the flag)
+IMM=$R/srv/unroot/imm
+mkdir -p "$IMM"
+echo x > "$IMM/locked"; chown 999:999 "$IMM/locked"; setfacl -m u:1000:r "$IMM/locked"
+echo y > "$IMM/free"; chown 999:999 "$IMM/free"; setfacl -m u:1000:r "$IMM/free"
+if chattr +i "$IMM/locked" 2>/dev/null; then
+        snap "$IMM" > "$T/imm.before"
+        out=$(shift_run container-db /srv/unroot/imm 2>&1); rc=$?
+        echo "$out" | sed 's/^/    | /' | head -4
+        [ $rc != 0 ] && echo "$out" | grep -q "locked" && pass "the shift fails on the immutable file and names it (rc $rc)" \
+                || fail "shift over an immutable file: rc $rc: $out"
+        out=$(shift_run container-db /srv/unroot/imm --rollback 2>&1); rc=$?
+        echo "$out" | sed 's/^/    | /' | head -4
+        [ $rc = 0 ] && pass "the rollback succeeds with the immutable file still immutable" || fail "rollback rc $rc: $out"
+        snap "$IMM" > "$T/imm.rolled"
+        cmp -s "$T/imm.before" "$T/imm.rolled" && pass "both files' owner, mode and ACL as before" \
+                || { fail "immutable tree differs after the rollback"; diff "$T/imm.before" "$T/imm.rolled" | head; }
+        chattr -i "$IMM/locked"
+else
+        echo "SKIP: chattr +i is not supported on $(stat -f -c %T "$IMM"): immutable-file rollback not run"
+fi
 finish

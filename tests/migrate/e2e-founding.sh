@@ -136,9 +136,9 @@ fi
 
 section "failure halfway through apply: the ownership shift of vanna's data meets an immutable file"
 if [ $HAVE_MIGRATE = 1 ]; then
-        # thumb.png (no ACL): its change fails, and since it never changed, the undo has nothing to
-        # restore there. (A file with an ACL stays immutable through the undo too: the rollback would
-        # rewrite its ACL and fail; fixed by removing the flag and 'agentctl migrate rollback'.)
+        # thumb.png: its change fails, and since it never changed, the undo has nothing to restore
+        # there. (An immutable file with an ACL, which the undo used to rewrite and fail on, is
+        # tests/hardening/shift-helper.sh's last case.)
         chattr +i /srv/vanna/uploads/thumb.png
         check_fail "apply vanna --to container-db fails" bash -c \
                 "cd /tmp && agentctl migrate apply vanna --to container-db > $SNAP/apply-vanna-failed.txt 2>&1"
