@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Issue 6 part 8: `systemd-analyze security` of the helper's unit, as built, must give an overall
 # exposure of 2.5 or lower. --offline reads the unit file itself, so this runs on any host with
-# systemd >= 250 installed (no running systemd needed); the test bed's e2e-enroll checks the same
+# systemd >= 250 installed (no running systemd needed); the test bed's e2e-sanitizers checks the same
 # against the installed unit in a booted system.
 # usage: sandbox-exposure.sh UNIT_FILE
 set -u
