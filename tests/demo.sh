@@ -15,7 +15,8 @@ tests/install-deps.sh
 ninja -C build
 OUT=$PWD/build/e2e-out/founding-demo
 rc=0
-UNROOT_TESTBED_OUT=$OUT UNROOT_TESTBED_TIMEOUT=${UNROOT_TESTBED_TIMEOUT:-3600} tests/e2e/run-e2e.sh build . \
+UNROOT_TESTBED_OUT=$OUT UNROOT_TESTBED_TIMEOUT=${UNROOT_TESTBED_TIMEOUT:-3600} UNROOT_TESTBED_CPUS=${UNROOT_TESTBED_CPUS:-2} \
+        tests/e2e/run-e2e.sh build . \
         tests/migrate/e2e-founding.sh tests/migrate/scenario.sh tests/migrate/scenario-app.sh || rc=$?
 echo
 if [ -s "$OUT/artifacts/report.md" ]; then
