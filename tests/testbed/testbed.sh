@@ -32,7 +32,7 @@
 #   UNROOT_TESTBED_WORK [<repo>/.cache/testbed]  image, .deb cache, results
 #   UNROOT_TESTBED_TIMEOUT [1200] s for boot+test+poweroff (the guest stops the
 #                          test itself 60 s earlier so its log still comes back)
-#   UNROOT_TESTBED_TEST_TIMEOUT [TIMEOUT-60] s the guest lets the test run (then 124)
+#   UNROOT_TESTBED_TEST_TIMEOUT [TIMEOUT-240, or -60 up to 600] s the guest lets the test run (then 124)
 #   UNROOT_TESTBED_OUT [$WORK/out/last]   UNROOT_TESTBED_MEM [2048] MiB
 #   UNROOT_TESTBED_CPUS [1 under TCG, 2 with KVM]   UNROOT_TESTBED_DISK_SIZE [4G] guest root fs size
 #   UNROOT_TESTBED_MIRROR [http://deb.debian.org/debian]
@@ -380,7 +380,8 @@ run_test() {
     for p in "$@"; do cp -a "$p" "$payload/"; done
     # the guest stops the test itself before the host kills the VM, so that
     # output.log + journal of a hanging test still come back
-    echo "TEST_TIMEOUT=${UNROOT_TESTBED_TEST_TIMEOUT:-$((TIMEOUT > 180 ? TIMEOUT - 60 : TIMEOUT * 2 / 3))}" > "$payload/testbed.env"
+    # (the VM's limit counts the boot too: up to two minutes under TCG beside another VM)
+    echo "TEST_TIMEOUT=${UNROOT_TESTBED_TEST_TIMEOUT:-$((TIMEOUT > 600 ? TIMEOUT - 240 : TIMEOUT > 180 ? TIMEOUT - 60 : TIMEOUT * 2 / 3))}" > "$payload/testbed.env"
     local rc=0
     run_qemu "$payload" "$out" || rc=$?
     rm -rf "$payload"
