@@ -1017,7 +1017,7 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
         _cleanup_(blobs_done) ShiftBlob cur[_SHIFT_XATTR_MAX] = {};
         bool x_differs[_SHIFT_XATTR_MAX] = {};
         struct statx sx;
-        bool at_new, at_old, has_x = false;
+        bool at_new, at_old, has_x = false, any_x = false;
         int r;
 
         fd = streq(rec->path, ".") ? fcntl(p->top_fd, F_DUPFD_CLOEXEC, 3) : pin(p->top_fd, rec->path);
@@ -1057,13 +1057,12 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
                 r = xattrs_read(fd, false, sx.stx_mode & S_IFMT, cur);
                 if (r < 0)
                         goto fail;
-                for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
+                for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
                         x_differs[k] = (rec->old_x[k].present || rec->new_x[k].present) &&
                                        !blob_eq(&cur[k], &rec->old_x[k]);
+                        any_x = any_x || x_differs[k];
+                }
         }
-        bool any_x = false;
-        for (int k = 0; k < _SHIFT_XATTR_MAX; k++)
-                any_x = any_x || x_differs[k];
         if (at_old && (sx.stx_mode & 07777) == rec->old_mode && !any_x) {
                 run->stats.unchanged++;
                 return 0;

@@ -32,11 +32,7 @@ check "unroot-helper is an ASan build" bash -c 'ldd /usr/libexec/unroot-helper |
 check "unroot-agent is an ASan build" bash -c 'ldd /usr/libexec/unroot-agent | grep -q libasan'
 mkdir -p -m 1777 "$LOG"
 # The unit as installed (the ASan tarball's unit files are the release build's), before the drop-in
-out=$(systemd-analyze security unroot-helper@x.service --no-pager 2>&1)
-level=$(echo "$out" | sed -n 's/.*Overall exposure level.*: \([0-9][0-9]*\.[0-9]\).*/\1/p')
-echo "$out" | tail -n 1 | sed 's/^/    | /'
-check "the installed helper unit's exposure (${level:-none}) is 2.5 or lower" \
-        awk -v l="${level:-99}" 'BEGIN { exit !(l <= 2.5) }'
+tb_check_helper_exposure
 # The sanitizer runtime needs what the helper's sandbox forbids: LSan stops the threads with
 # ptrace (@debug), ASan sets RLIMIT_CORE (@resources), and its shadow memory counts against
 # MemoryMax. Only for this test; the rest of the sandbox stays.

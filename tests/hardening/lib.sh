@@ -90,8 +90,8 @@ CONF
         PIDS+=($!)
         for i in $(seq 100); do [ -S "$T/system_bus_socket" ] && break; sleep 0.1; done
         chmod 666 "$T/system_bus_socket"
-        # exec: POLKIT_PID is polkitd's own; the wrapper only records how it ended (a test that
-        # finds it gone prints that)
+        # POLKIT_PID is polkitd's own, not the wrapper's; the wrapper only records how polkitd
+        # ended (a test that finds it gone prints that)
         ( "$POLKITD" --no-debug >"$T/polkitd.log" 2>&1 & p=$!; echo $p > "$T/polkitd.pid"
           wait $p; echo "polkitd exited: status $? at $(date +%T.%N)" >> "$T/polkitd.log" ) &
         for i in $(seq 50); do [ -s "$T/polkitd.pid" ] && break; sleep 0.05; done

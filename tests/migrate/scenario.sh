@@ -182,9 +182,7 @@ scn_rootfs_tar() {
         mkdir -p "$r"/{bin,sbin,etc,proc,sys,dev,run,var/tmp,root,app}
         install -d -m 1777 "$r/tmp"; chmod 1777 "$r/var/tmp"
         cp "$bb" "$r/bin/busybox"
-        # one process for all the applet links (an ln per link took 90 s under emulation); perl-base
-        # is essential in Debian
-        (cd "$r/bin" && perl -e 'for (@ARGV) { $_ eq "busybox" or symlink("busybox", $_) or die "$_: $!\n" }' $("$bb" --list)) || return 1
+        tb_busybox_links "$r/bin" "$bb" || return 1
         install -m 0755 "$SCN_LIB_DIR/scenario-app.sh" "$r/app/app"
         for a in run health probe; do ln -s app "$r/app/$a"; done
         printf '%s\n' root:x:0:0:root:/root:/bin/sh www-data:x:33:33::/:/bin/false \
@@ -402,8 +400,8 @@ scn_start_all() {
         return $r
 }
 
-# scn_health WHO CONTAINER — run the container's health check now (HealthInterval is long) until
-# it passes, then read the status podman recorded
+# scn_health WHO CONTAINER — healthy in scn_check_running's listing, or else run the container's
+# health check now (HealthInterval is long) until it passes, then read the status podman recorded
 scn_health() {
         local n
         # podman's recorded status from scn_check_running's one listing: healthy needs no new run

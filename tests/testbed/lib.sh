@@ -26,6 +26,8 @@
 #   tb_install_unroot TARBALL            install a `meson install --destdir` tree
 #   tb_make_image [USER...]              build localhost/bb:latest for each USER
 #                                        (make-image.sh; root's store if no USER)
+#   tb_busybox_links DIR BUSYBOX         a symlink per busybox applet in DIR
+#   tb_check_helper_exposure             PASS if the installed helper unit's exposure is <= 2.5
 
 TB_PASS=${TB_PASS:-0} TB_FAIL=${TB_FAIL:-0} TB_SKIP=${TB_SKIP:-0}
 TESTBED_DIR=${TESTBED_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
@@ -175,5 +177,22 @@ tb_install_unroot() {
 
 # tb_make_image [USER...] — see make-image.sh
 tb_make_image() { "$TESTBED_DIR/make-image.sh" "$@"; }
+
+# tb_busybox_links DIR BUSYBOX — DIR/APPLET -> busybox for every applet but busybox itself, made by
+# one process (an ln per link took 90 s under emulation; perl-base is essential in Debian)
+tb_busybox_links() {
+    (cd "$1" && perl -e 'for (@ARGV) { $_ eq "busybox" or symlink("busybox", $_) or die "$_: $!\n" }' $("$2" --list))
+}
+
+# tb_check_helper_exposure — `systemd-analyze security` of the installed helper unit: its overall
+# exposure must be 2.5 or lower (issue 6)
+tb_check_helper_exposure() {
+    local out level
+    out=$(systemd-analyze security unroot-helper@x.service --no-pager 2>&1)
+    level=$(echo "$out" | sed -n 's/.*Overall exposure level.*: \([0-9][0-9]*\.[0-9]\).*/\1/p')
+    echo "$out" | tail -n 1 | sed 's/^/    | /'
+    check "the installed helper unit's exposure (${level:-none}) is 2.5 or lower" \
+        awk -v l="${level:-99}" 'BEGIN { exit !(l <= 2.5) }'
+}
 
 export -f asuser wait_for wait_user_manager 2>/dev/null || true

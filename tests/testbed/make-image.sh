@@ -18,6 +18,7 @@
 # busybox 1.35 traps: `busybox wget -T N` segfaults (use `timeout N wget …`),
 # and busybox as PID 1 ignores SIGTERM (stop with -t 0/--stop-timeout or use --init).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"   # tb_busybox_links
 
 NAME=localhost/bb:latest
 if [ "${1:-}" = -n ]; then NAME=$2; shift 2; fi
@@ -33,9 +34,7 @@ build_tar() {
     install -d -m 1777 "$r/tmp"
     chmod 1777 "$r/var/tmp"
     cp "$bb" "$r/bin/busybox"
-    # one process for all the applet links: an ln per link took 90 s under emulation (perl-base
-    # is essential in Debian)
-    (cd "$r/bin" && perl -e 'for (@ARGV) { $_ eq "busybox" or symlink("busybox", $_) or die "$_: $!\n" }' $("$bb" --list))
+    tb_busybox_links "$r/bin" "$bb"
     printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$r/etc/passwd"
     printf 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n' > "$r/etc/group"
     chown 1000:1000 "$r/home/app"
