@@ -113,7 +113,8 @@ static int write_service(UnitFile *service) {
         return 0;
 }
 
-/* mkdir -p, once per directory: every [Install] link of a run goes into one of a few .wants/ dirs. */
+/* mkdir -p, once per directory: every [Install] link of a run goes into one of a few .wants/ dirs
+ * or into the output directory itself (made through here first). */
 static int mkdir_p_cached(const char *dir) {
         static Strv made = {};
         int r;
@@ -138,6 +139,7 @@ static void enable_service(UnitFile *service) {
         for (size_t i = 0; i < links.n; i++) {
                 _cleanup_free_ char *p = strdup_printf("%s/%s", arg_output, links.v[i]), *dir = NULL;
                 char *slash;
+                bool ok;
                 if (!p)
                         return;
                 dir = strdup(p);
@@ -151,8 +153,14 @@ static void enable_service(UnitFile *service) {
                         continue;
                 }
                 debugf("Creating symlink %s -> %s", p, targets.v[i]);
-                (void) unlink(p);
-                if (symlink(targets.v[i], p) < 0)
+                /* Upstream removes an old link before creating the new one. Only a link that is
+                 * there needs that, and symlink() says when one is. */
+                ok = symlink(targets.v[i], p) >= 0;
+                if (!ok && errno == EEXIST) {
+                        (void) unlink(p);
+                        ok = symlink(targets.v[i], p) >= 0;
+                }
+                if (!ok)
                         logf_("Failed creating symlink %s: %m", p);
         }
 }
@@ -355,7 +363,7 @@ static int run(int argc, char *argv[]) {
         }
 
         if (!arg_dryrun) {
-                r = quadlet_mkdir_p(arg_output);
+                r = mkdir_p_cached(arg_output);
                 if (r < 0) {
                         report_error("mkdir %s: %s", arg_output, strerror(-r));
                         goto finish;
