@@ -444,8 +444,11 @@ static int load_dropins(const Ctx *c, UnitFile *unit, const Strv *dirs, const Li
                         _cleanup_free_ char *dir = NULL;
                         const Listing *files;
 
-                        /* only look into drop-in dirs the source dir listing has */
-                        if (!sorted_has(&listings[s].names, dnames.v[k]))
+                        /* Only look into drop-in dirs the source dir listing has. Only a directory,
+                         * a symlink or an entry of unknown type can be one: regular files, most of
+                         * a listing, would fail to open as a directory anyway. */
+                        if (!sorted_has(&listings[s].subdirs, dnames.v[k]) &&
+                            !sorted_has(&listings[s].maybe_dirs, dnames.v[k]))
                                 continue;
                         dir = strdup_printf("%s/%s", dirs->v[s], dnames.v[k]);
                         if (!dir)

@@ -1945,18 +1945,35 @@ void quadlet_units_info_done(QuadletUnitsInfo *m) {
         *m = (QuadletUnitsInfo) {};
 }
 
+/* The index of the first item whose filename sorts after filename (upper), or not before it. */
+static size_t units_info_bound(const QuadletUnitsInfo *m, const char *filename, bool upper) {
+        size_t lo = 0, hi = m->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int k = strcmp(m->items[mid]->filename, filename);
+
+                if (k < 0 || (upper && k == 0))
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
 QuadletUnitInfo *quadlet_units_info_find(const QuadletUnitsInfo *m, const char *filename) {
+        size_t i;
+
         if (!m)
                 return NULL;
-        for (size_t i = 0; i < m->n; i++)
-                if (streq_quick(m->items[i]->filename, filename))
-                        return m->items[i];
-        return NULL;
+        i = units_info_bound(m, filename, false);
+        return i < m->n && streq(m->items[i]->filename, filename) ? m->items[i] : NULL;
 }
 
 int quadlet_units_info_add(QuadletUnitsInfo *m, const UnitFile *unit) {
         QuadletUnitType t = quadlet_unit_type_from_filename(strempty(unit->filename));
         QuadletUnitInfo *u, **ni;
+        size_t pos;
         char *sn;
 
         if (t < 0)
@@ -2030,7 +2047,11 @@ int quadlet_units_info_add(QuadletUnitsInfo *m, const UnitFile *unit) {
                 return -ENOMEM;
         }
         m->items = ni;
-        m->items[m->n++] = u;
+        /* after any equal name, so that find() keeps returning the first one added */
+        pos = units_info_bound(m, u->filename, true);
+        memmove(m->items + pos + 1, m->items + pos, (m->n - pos) * sizeof(*ni));
+        m->items[pos] = u;
+        m->n++;
         return 0;
 }
 

@@ -46,7 +46,7 @@ typedef struct QuadletUnitInfo {
 } QuadletUnitInfo;
 
 typedef struct QuadletUnitsInfo {
-        QuadletUnitInfo **items;
+        QuadletUnitInfo **items; /* sorted by filename: every conversion looks up several entries */
         size_t n;
 } QuadletUnitsInfo;
 
