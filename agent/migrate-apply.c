@@ -23,6 +23,7 @@
 #include "agentctl-helper.h"
 #include "agentctl-output.h"
 #include "config.h"
+#include "fileio.h"
 #include "log.h"
 #include "migrate-apply.h"
 #include "migrate-ledger.h"
@@ -182,61 +183,23 @@ static int save_record(const Run *r, MigrateLedger *rec) {
 
 /* ---- file copies for orig/ and the account's Quadlet directory ---- */
 
-static int read_file(const char *path, char **ret, size_t *ret_len, struct stat *ret_st) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        _cleanup_buf_ Buf b = {};
-        char buf[8192];
-        ssize_t n;
+/* Root's Quadlet files and podman's secrets metadata are small; anything larger is not what we
+ * think it is. */
+#define COPIED_FILE_MAX (16U * 1024U * 1024U)
 
-        if (fd < 0)
-                return -errno;
-        if (ret_st && fstat(fd, ret_st) < 0)
-                return -errno;
-        while ((n = read(fd, buf, sizeof buf)) != 0) {
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                buf_putn(&b, buf, (size_t) n);
-        }
-        if (b.oom)
-                return -ENOMEM;
-        *ret_len = b.n;
-        *ret = b.s ? buf_steal(&b) : strdup("");
-        return *ret ? 0 : -ENOMEM;
-}
+/* Copies src (a symlink is not followed) to dst atomically, with src's owner, mode and times.
+ * -ENOENT: src is not there. */
+static int copy_file_preserving(const char *src, const char *dst) {
+        _cleanup_free_ char *data = NULL;
+        struct stat st;
+        size_t len;
+        int k;
 
-/* Writes data to path atomically (tmp, fsync, rename) with owner, mode and (if given) times. */
-static int write_file_atomic(const char *path, const char *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
-                             const struct timespec *times) {
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t done = 0;
-
-        if (asprintf(&tmp, "%s.unroot-tmp", path) < 0)
-                return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return -errno;
-        while (done < len) {
-                ssize_t n = write(fd, data + done, len - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        goto fail;
-                done += (size_t) n;
-        }
-        if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode & 07777) < 0)
-                goto fail;
-        if (times && futimens(fd, times) < 0)
-                goto fail;
-        if (fsync(fd) < 0 || rename(tmp, path) < 0)
-                goto fail;
-        return 0;
-fail:;
-        int k = -errno;
-        (void) unlink(tmp);
-        return k;
+        k = read_file_limited_stat(src, O_NOFOLLOW, COPIED_FILE_MAX, &data, &len, &st);
+        if (k < 0)
+                return k;
+        return write_file_atomic_owned(dst, data, len, st.st_mode, st.st_uid, st.st_gid,
+                                       (const struct timespec[2]) { st.st_atim, st.st_mtim });
 }
 
 /* mkdir -p below base (which exists), each created directory owned by uid:gid. */
@@ -299,9 +262,7 @@ static int restore_root_files(const Run *r, MigrateLedger *rec) {
         for (size_t i = 0; i < rec->root_files.n; i++) {
                 _cleanup_free_ char *orig = orig_path(r, rec->service, rec->root_files.v[i]);
                 _cleanup_free_ char *dst = in_root(r, rec->root_files.v[i]);
-                _cleanup_free_ char *data = NULL;
                 struct stat st;
-                size_t len;
                 int k;
 
                 if (!orig || !dst)
@@ -310,18 +271,11 @@ static int restore_root_files(const Run *r, MigrateLedger *rec) {
                  * a root file that is there is the truth (an orig/ copy may be from an older move). */
                 if (access(dst, F_OK) == 0)
                         continue;
-                k = read_file(orig, &data, &len, &st);
-                if (k == -ENOENT)
+                if (fstatat(AT_FDCWD, orig, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
                         continue; /* never copied: the root file was never removed either */
+                k = copy_file_preserving(orig, dst);
                 if (k < 0) {
-                        log_error_errno(k, "Cannot read %s: %m", orig);
-                        ret = k;
-                        continue;
-                }
-                struct timespec times[2] = { st.st_atim, st.st_mtim };
-                k = write_file_atomic(dst, data, len, st.st_uid, st.st_gid, st.st_mode, times);
-                if (k < 0) {
-                        log_error_errno(k, "Cannot restore %s: %m", dst);
+                        log_error_errno(k, "Cannot restore %s from %s: %m", dst, orig);
                         ret = k;
                 }
         }
@@ -681,7 +635,7 @@ static int root_secret_data(Apply *a, const char *name, Buf *ret) {
         _cleanup_free_ char *path = in_root(&a->run, SECRETS_DATA);
         if (!path)
                 return -ENOMEM;
-        k = read_file(path, &json, &len, NULL);
+        k = read_file_limited(path, O_NOFOLLOW, COPIED_FILE_MAX, &json, &len);
         if (k < 0)
                 return log_error_errno(k, "Cannot read %s: %m", path);
         k = migrate_filedriver_secret(json, len, id, ret);
@@ -787,9 +741,7 @@ static int step_install(Apply *a) {
         for (size_t i = 0; i < a->plan->n_files; i++) {
                 const MigrateFile *f = &a->plan->files[i];
                 _cleanup_free_ char *src = in_root(r, f->root_path), *dst = orig_path(r, f->service, f->root_path);
-                _cleanup_free_ char *dir = migrate_ledger_dir(r->root, f->service), *data = NULL;
-                struct stat st;
-                size_t len;
+                _cleanup_free_ char *dir = migrate_ledger_dir(r->root, f->service);
 
                 if (!src || !dst || !dir)
                         return -ENOMEM;
@@ -798,11 +750,7 @@ static int step_install(Apply *a) {
                 k = mkdir_owned(dir, "orig", 0, 0);
                 if (k < 0)
                         return log_error_errno(k, "Cannot create %s/orig: %m", dir);
-                k = read_file(src, &data, &len, &st);
-                if (k < 0)
-                        return log_error_errno(k, "Cannot read %s: %m", src);
-                struct timespec times[2] = { st.st_atim, st.st_mtim };
-                k = write_file_atomic(dst, data, len, st.st_uid, st.st_gid, st.st_mode, times);
+                k = copy_file_preserving(src, dst);
                 if (k < 0)
                         return log_error_errno(k, "Cannot copy %s to %s: %m", src, dst);
         }
@@ -816,7 +764,7 @@ static int step_install(Apply *a) {
                 k = intent(a, rec, &rec->installed, dst);
                 if (k < 0)
                         return k;
-                k = write_file_atomic(dst, f->text, strlen(f->text), r->uid, r->gid, 0644, NULL);
+                k = write_file_atomic_owned(dst, f->text, strlen(f->text), 0644, r->uid, r->gid, NULL);
                 if (k < 0)
                         return log_error_errno(k, "Cannot write %s: %m", dst);
                 say(r, "install: %s -> %s", f->root_path, dst);

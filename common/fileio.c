@@ -77,7 +77,8 @@ int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len) {
         return 0;
 }
 
-int write_file_atomic(const char *path, const char *content, size_t len, mode_t mode) {
+int write_file_atomic_owned(const char *path, const char *content, size_t len, mode_t mode, uid_t uid, gid_t gid,
+                            const struct timespec times[2]) {
         _cleanup_free_ char *dir = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
         const char *slash = strrchr(path, '/'), *base;
@@ -99,9 +100,15 @@ int write_file_atomic(const char *path, const char *content, size_t len, mode_t 
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        r = fchmod(fd, mode) < 0 ? -errno : 0;
+        /* Owner before mode: chown clears the setuid and setgid bits. */
+        r = (uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0 ? -errno : 0;
+        if (r >= 0 && fchmod(fd, mode & 07777) < 0)
+                r = -errno;
         if (r >= 0)
                 r = write_all(fd, content, len);
+        /* Times last: the write sets the modification time. */
+        if (r >= 0 && times && futimens(fd, times) < 0)
+                r = -errno;
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)
@@ -117,11 +124,22 @@ int write_file_atomic(const char *path, const char *content, size_t len, mode_t 
         return 0;
 }
 
+int write_file_atomic(const char *path, const char *content, size_t len, mode_t mode) {
+        return write_file_atomic_owned(path, content, len, mode, (uid_t) -1, (gid_t) -1, NULL);
+}
+
 int read_file_limited(const char *path, int open_flags, size_t max, char **ret, size_t *ret_len) {
+        return read_file_limited_stat(path, open_flags, max, ret, ret_len, NULL);
+}
+
+int read_file_limited_stat(const char *path, int open_flags, size_t max, char **ret, size_t *ret_len,
+                           struct stat *ret_st) {
         _cleanup_close_ int fd = -EBADF;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | open_flags);
         if (fd < 0)
+                return -errno;
+        if (ret_st && fstat(fd, ret_st) < 0)
                 return -errno;
         return read_full_fd(fd, max, ret, ret_len);
 }
