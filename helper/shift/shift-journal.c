@@ -226,7 +226,7 @@ int shift_header_format(ShiftBuf *b, const ShiftHeader *h) {
         return r;
 }
 
-int shift_record_format(ShiftBuf *b, const ShiftRecord *rec) {
+int shift_record_format(ShiftBuf *b, const ShiftRecord *rec, unsigned version) {
         const uint64_t nums[] = { rec->dev, rec->ino, rec->old_uid, rec->old_gid, rec->old_mode,
                                   rec->new_uid, rec->new_gid, rec->new_mode };
         size_t start = b->len;
@@ -248,9 +248,26 @@ int shift_record_format(ShiftBuf *b, const ShiftRecord *rec) {
                 r = blob_format(b, &rec->old_x[i]);
         for (int i = 0; r >= 0 && i < _SHIFT_XATTR_MAX; i++)
                 r = blob_format(b, &rec->new_x[i]);
+        if (r >= 0 && version >= 2)
+                r = buf_reserve(b, 2 + 2 * SHIFT_SHA256_SIZE);
+        if (r >= 0 && version >= 2) {
+                b->data[b->len++] = ' ';
+                if (!rec->has_digest)
+                        b->data[b->len++] = '-';
+                for (size_t i = 0; rec->has_digest && i < SHIFT_SHA256_SIZE; i++) {
+                        b->data[b->len++] = hexdigits[rec->digest[i] >> 4];
+                        b->data[b->len++] = hexdigits[rec->digest[i] & 15];
+                }
+                b->data[b->len] = 0;
+        }
         if (r >= 0)
                 r = line_finish(b, start);
         return r;
+}
+
+bool shift_record_privileged(const ShiftRecord *r, unsigned type) {
+        return S_ISREG(type) && ((r->old_mode & S_ISUID) || ((r->old_mode & S_ISGID) && (r->old_mode & S_IXGRP)) ||
+                                 r->old_x[SHIFT_XATTR_CAP].present);
 }
 
 int shift_skip_format(ShiftBuf *b, const char *reason, const char *relpath) {
@@ -381,11 +398,28 @@ static int parse_blob(const char *s, size_t len, ShiftBlob *ret) {
         return 0;
 }
 
-static int parse_record(const Fields *f, ShiftRecord *rec) {
+static int parse_digest(const char *s, size_t len, ShiftRecord *rec) {
+        if (len == 1 && s[0] == '-')
+                return 0;
+        if (len != 2 * SHIFT_SHA256_SIZE)
+                return -EBADMSG;
+        for (size_t i = 0; i < SHIFT_SHA256_SIZE; i++) {
+                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EBADMSG;
+                rec->digest[i] = (uint8_t) (hi << 4 | lo);
+        }
+        rec->has_digest = true;
+        return 0;
+}
+
+static int parse_record(const Fields *f, unsigned version, ShiftRecord *rec) {
         uint32_t *u32[] = { &rec->old_uid, &rec->old_gid, &rec->old_mode, &rec->new_uid, &rec->new_gid, &rec->new_mode };
         int r;
 
-        if (f->n != 16)
+        if (f->n != (version >= 2 ? 17U : 16U))
+                return -EBADMSG;
+        if (version >= 2 && parse_digest(f->f[16], f->len[16], rec) < 0)
                 return -EBADMSG;
         if (parse_u64(f->f[1], f->len[1], 10, UINT64_MAX, &rec->dev) < 0 ||
             parse_u64(f->f[2], f->len[2], 10, UINT64_MAX, &rec->ino) < 0)
@@ -415,8 +449,9 @@ static int parse_header(const Fields *f, ShiftHeader *h) {
         if (f->n != 6 || f->len[0] != STRLEN(SHIFT_JOURNAL_MAGIC) ||
             memcmp(f->f[0], SHIFT_JOURNAL_MAGIC, f->len[0]) != 0)
                 return -EBADMSG;
-        if (parse_u64(f->f[1], f->len[1], 10, UINT32_MAX, &version) < 0 || version != SHIFT_JOURNAL_VERSION)
+        if (parse_u64(f->f[1], f->len[1], 10, UINT32_MAX, &version) < 0 || version < 1 || version > SHIFT_JOURNAL_VERSION)
                 return -EBADMSG;
+        h->version = (unsigned) version;
         if (f->len[2] >= sizeof h->account)
                 return -EBADMSG;
         memcpy(h->account, f->f[2], f->len[2]);
@@ -481,7 +516,7 @@ int shift_journal_parse(const char *data, size_t len, ShiftJournal *ret, size_t 
                                 alloc = na;
                         }
                         j.records[j.n_records] = (ShiftRecord) {};
-                        r = parse_record(&f, &j.records[j.n_records]);
+                        r = parse_record(&f, j.header.version, &j.records[j.n_records]);
                         j.n_records++; /* counted even when bad, so it is freed */
                         if (r < 0)
                                 shift_record_done(&j.records[--j.n_records]);

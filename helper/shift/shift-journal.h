@@ -5,14 +5,18 @@
  * either whole or recognisably torn. Written append-only; every record reaches the disk
  * (fdatasync) before the change it describes is made (see shift-walk.c for the batching argument).
  *
- *   unroot-shift-journal 1 <account> <uid self:start:count> <gid self:start:count> <path> *<crc>
+ *   unroot-shift-journal 2 <account> <uid self:start:count> <gid self:start:count> <path> *<crc>
  *   C <dev> <ino> <old uid> <old gid> <old mode> <new uid> <new gid> <new mode> <relpath>
- *     <old acl> <old default acl> <old cap> <new acl> <new default acl> <new cap> *<crc>
+ *     <old acl> <old default acl> <old cap> <new acl> <new default acl> <new cap> <digest> *<crc>
  *   S <reason> <relpath> *<crc>        an entry left alone, for the report
  *   D *<crc>                           the shift completed
  *
  * Numbers are decimal, modes octal, xattr values hex or "-" (absent), paths %XX-escaped (every byte
  * outside 0x21..0x7e, and '%'); relpath is relative to the shifted directory, "." for itself.
+ * <digest> is the SHA-256 of a regular file's content before the shift, in hex, for the files whose
+ * setuid/setgid bits or capability a rollback may put back (shift_record_privileged()), else "-".
+ * Version 1 journals (from before the digest) have no <digest>: they are still read and resumed,
+ * and their privileged files get their owner and mode back without those bits.
  * Parsing is pure; the file functions at the end do the I/O. */
 
 #include <stdbool.h>
@@ -20,9 +24,10 @@
 #include <stdint.h>
 
 #include "shift-idmap.h"
+#include "shift-sha256.h"
 
 #define SHIFT_JOURNAL_MAGIC "unroot-shift-journal"
-#define SHIFT_JOURNAL_VERSION 1U
+#define SHIFT_JOURNAL_VERSION 2U
 #define SHIFT_XATTR_VALUE_MAX 4096U
 
 typedef enum ShiftXattrKind {
@@ -46,11 +51,19 @@ typedef struct ShiftRecord {
         uint32_t new_uid, new_gid, new_mode;
         char *path;
         ShiftBlob old_x[_SHIFT_XATTR_MAX], new_x[_SHIFT_XATTR_MAX];
+        bool has_digest;
+        uint8_t digest[SHIFT_SHA256_SIZE];
 } ShiftRecord;
 
 void shift_record_done(ShiftRecord *r);
 
+/* A regular file whose old mode has setuid, or setgid with group execute, or which had a file
+ * capability: putting those back on content someone else wrote would hand them its privileges, so
+ * the shift records a digest of its content and the rollback checks it. */
+bool shift_record_privileged(const ShiftRecord *r, unsigned type);
+
 typedef struct ShiftHeader {
+        unsigned version; /* as read; records are appended in the same version */
         char account[32];
         ShiftMap map;
         char *path; /* the shifted directory, absolute */
@@ -76,7 +89,8 @@ typedef struct ShiftBuf {
 void shift_buf_done(ShiftBuf *b);
 
 int shift_header_format(ShiftBuf *b, const ShiftHeader *h);
-int shift_record_format(ShiftBuf *b, const ShiftRecord *r);
+/* In the record format of journal version `version` (1: without the digest). */
+int shift_record_format(ShiftBuf *b, const ShiftRecord *r, unsigned version);
 int shift_skip_format(ShiftBuf *b, const char *reason, const char *relpath);
 int shift_done_format(ShiftBuf *b);
 

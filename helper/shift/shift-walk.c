@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,6 +343,7 @@ typedef struct Run {
         Batch *filling;
         size_t batch_max;
         uint64_t top_mnt;
+        unsigned journal_version; /* of the journal appended to: a resumed one keeps its own */
         bool real_files;          /* regular files may be opened for real (open_entry()) */
         ErrorInfo *e;
 
@@ -448,7 +450,7 @@ static int batch_apply(Run *run, Batch *b) {
         r = 0;
         for (size_t i = 0; r >= 0 && i < b->n; i++)
                 if (!b->items[i].journaled && !b->items[i].skip)
-                        r = shift_record_format(&b->out, &b->items[i].rec);
+                        r = shift_record_format(&b->out, &b->items[i].rec, run->journal_version);
         if (r >= 0)
                 r = shift_journal_append(run->p->journal_fd, &run->apply_out, false);
         if (r >= 0)
@@ -582,6 +584,58 @@ static int batch_add(Run *run, int *fd, bool real, mode_t type, ShiftRecord *rec
         return 0;
 }
 
+/* Larger files are not digested: a rollback then leaves their setuid/setgid bits and capability
+ * off, and says so. */
+#define SHIFT_DIGEST_FILE_MAX (64U * 1024U * 1024U)
+
+/* A real, read-only fd on the regular file that `fd` (`real` or a pin) refers to. The pin is
+ * reopened through its /proc/self/fd magic link, which leads to the pinned inode itself; the caller
+ * has checked that it is a regular file, so no device's open() runs. */
+static int reopen_regular(int fd, bool real, uint64_t dev, uint64_t ino) {
+        char p[32];
+        struct stat st;
+        int rfd;
+
+        if (real) {
+                rfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                return rfd < 0 ? -errno : rfd;
+        }
+        fd_path(fd, p);
+        rfd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (rfd < 0)
+                return -errno;
+        if (fstat(rfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != dev || st.st_ino != ino) {
+                (void) close(rfd);
+                return -ESTALE;
+        }
+        return rfd;
+}
+
+/* SHA-256 of a regular file's whole content, read from offset 0 of rfd. -EFBIG past
+ * SHIFT_DIGEST_FILE_MAX. */
+static int content_digest(int rfd, uint8_t ret[static SHIFT_SHA256_SIZE]) {
+        uint8_t buf[16384]; /* on the stack: the walker and the applier may both be here */
+        ShiftSha256 h;
+        uint64_t off = 0;
+
+        shift_sha256_init(&h);
+        for (;;) {
+                ssize_t n = pread(rfd, buf, sizeof buf, (off_t) off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                off += (uint64_t) n;
+                if (off > SHIFT_DIGEST_FILE_MAX)
+                        return -EFBIG;
+                shift_sha256_update(&h, buf, (size_t) n);
+        }
+        shift_sha256_final(&h, ret);
+        return 0;
+}
+
 /* Reads the ACLs and capability of a pinned inode into rec->old_x and computes rec->new_x, for the
  * walker or (for the entries it defers) the applier. 1: done; 0: the entry is left alone, reported
  * to `out` and counted in *skipped; -ENOMEM. */
@@ -620,6 +674,16 @@ static int record_xattrs(Run *run, ShiftBuf *out, int fd, bool real, mode_t type
                                   r == -ERANGE ? "names an id outside the source ids" : "malformed value");
                         return 0;
                 }
+        }
+        if (shift_record_privileged(rec, type)) {
+                _cleanup_close_ int rfd = reopen_regular(fd, real, rec->dev, rec->ino);
+
+                r = rfd < 0 ? rfd : content_digest(rfd, rec->digest);
+                if (r == -ENOMEM)
+                        return r;
+                /* Without a digest (too large, unreadable) it is shifted all the same: the shift
+                 * drops those bits anyway, and the rollback says it does not put them back. */
+                rec->has_digest = r >= 0;
         }
         return 1;
 }
@@ -914,6 +978,7 @@ static int journal_start(Run *run, bool rollback) {
         if (st.st_size == 0) {
                 ShiftHeader h = { .map = p->map, .path = (char *) p->top_path };
 
+                run->journal_version = SHIFT_JOURNAL_VERSION;
                 if (rollback)
                         return 0; /* nothing was ever journaled */
                 if (strlen(p->account) >= sizeof h.account)
@@ -932,6 +997,7 @@ static int journal_start(Run *run, bool rollback) {
                                  "nothing was changed; inspect it by hand", line);
         if (r < 0)
                 return error_set(run->e, r, "journal", "cannot read the shift journal: %s", strerror(-r));
+        run->journal_version = run->old.header.version;
         if (!streq(run->old.header.account, p->account) || !streq(run->old.header.path, p->top_path) ||
             memcmp(&run->old.header.map, &p->map, sizeof p->map) != 0)
                 return error_set(run->e, -EEXIST, "account",
@@ -1011,6 +1077,108 @@ int shift_tree(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
 
 /* --- rollback --- */
 
+/* The last steps of restore_privileged(), with the lease held on rfd: the old owner, the exact old
+ * mode (setuid and setgid included; CAP_FSETID keeps setgid whatever the group) and the old file
+ * capability, all through the real fd. */
+static int restore_privileged_bits(int rfd, const ShiftRecord *rec) {
+        const ShiftBlob *cap = &rec->old_x[SHIFT_XATTR_CAP];
+
+        if (rec->old_uid != 0 && fchown(rfd, rec->old_uid, rec->old_gid) < 0)
+                return -errno;
+        if (fchmod(rfd, rec->old_mode) < 0)
+                return -errno;
+        if (cap->present && fsetxattr(rfd, shift_xattr_names[SHIFT_XATTR_CAP], cap->data, cap->len, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+/* restore_one() for a file whose setuid/setgid bits or capability were dropped by the shift. The
+ * account owned it since and may have rewritten it: the bits go back only onto the content the
+ * journal's digest describes, and only while nobody else has the file open. So: owner root (the
+ * lease needs the caller to own the file) and the old permission bits without setuid/setgid,
+ * which closes it to new writers unless the old mode itself allowed them; a write lease, granted
+ * only when no other open file exists (no writer holding an fd from before, no writable mapping,
+ * no running executable) and making any new open wait until it is released; then the digest of the
+ * content, and only if it matches the old owner, mode and capability. Once the lease is released,
+ * any write clears setuid/setgid and the capability again (the kernel's file_remove_privs()).
+ * Otherwise the file keeps its old owner and mode without those bits, and the rollback says so. */
+static int restore_privileged(Run *run, const ShiftRecord *rec, int fd, const struct statx *sx,
+                              const bool x_differs[static _SHIFT_XATTR_MAX]) {
+        _cleanup_close_ int rfd = -EBADF;
+        const char *why = NULL;
+        uint8_t digest[SHIFT_SHA256_SIZE];
+        mode_t safe = rec->old_mode & ~(mode_t) (S_ISUID | S_ISGID);
+        struct statx now;
+        bool leased = false;
+        int r;
+
+        if ((sx->stx_uid != 0 || sx->stx_gid != rec->old_gid) &&
+            fchownat(fd, "", 0, rec->old_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        for (int k = 0; k < _SHIFT_XATTR_MAX; k++) {
+                if (k == SHIFT_XATTR_CAP || !x_differs[k])
+                        continue;
+                r = xattr_apply(fd, false, (ShiftXattrKind) k, &rec->old_x[k]);
+                if (r < 0)
+                        goto fail;
+        }
+        r = pin_stat(fd, &now);
+        if (r >= 0 && (now.stx_mode & 07777) != safe)
+                r = chmod_pinned(fd, safe);
+        if (r < 0)
+                goto fail;
+
+        if (!rec->has_digest)
+                why = "no digest of its content was journaled (larger than 64 MiB, unreadable, or an older journal)";
+        else {
+                rfd = reopen_regular(fd, false, rec->dev, rec->ino);
+                if (rfd < 0) {
+                        r = rfd;
+                        goto fail;
+                }
+                if (fcntl(rfd, F_SETLEASE, F_WRLCK) < 0)
+                        why = errno == EAGAIN ? "another process has it open" : "no file lease possible here";
+                else {
+                        leased = true;
+                        r = content_digest(rfd, digest);
+                        if (r == -EFBIG || (r >= 0 && memcmp(digest, rec->digest, sizeof digest) != 0))
+                                why = "its content changed since the shift";
+                        else if (r < 0)
+                                goto fail;
+                }
+        }
+        if (!why) {
+                r = restore_privileged_bits(rfd, rec);
+                (void) fcntl(rfd, F_SETLEASE, F_UNLCK);
+                if (r < 0)
+                        goto fail;
+                run->stats.changed++;
+                return 0;
+        }
+        if (leased)
+                (void) fcntl(rfd, F_SETLEASE, F_UNLCK);
+        if (rec->old_uid != 0 && fchownat(fd, "", rec->old_uid, rec->old_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        /* chown dropped the shifted capability; one that is there without a chown goes too. */
+        r = xattr_apply(fd, false, SHIFT_XATTR_CAP, &(const ShiftBlob) {});
+        if (r < 0)
+                goto fail;
+        run->stats.mismatched++;
+        report(run, rec->path, "owner and mode restored without the setuid/setgid bits and file capability "
+               "it had before the shift: %s", why);
+        return 0;
+fail:
+        if (leased)
+                (void) fcntl(rfd, F_SETLEASE, F_UNLCK);
+        run->stats.failed++;
+        report(run, rec->path, "not restored: %s", strerror(-r));
+        return 0;
+}
+
 static int restore_one(Run *run, const ShiftRecord *rec) {
         const ShiftParams *p = run->p;
         _cleanup_close_ int fd = -EBADF;
@@ -1067,6 +1235,8 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
                 run->stats.unchanged++;
                 return 0;
         }
+        if (shift_record_privileged(rec, sx.stx_mode & S_IFMT))
+                return restore_privileged(run, rec, fd, &sx, x_differs);
 
         if (at_new && fchownat(fd, "", rec->old_uid, rec->old_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
                 r = -errno;
@@ -1121,11 +1291,16 @@ int shift_rollback(const ShiftParams *p, ShiftStats *ret_stats, ErrorInfo *e) {
                 return error_set(e, r, "path", "path: cannot stat the directory: %s", strerror(-r));
         run.top_mnt = sx.stx_mnt_id;
 
-        for (size_t i = run.old.n_records; i > 0; i--) {
+        /* restore_privileged()'s lease: another process's open makes the kernel signal the holder
+         * (SIGIO, which would end this process) and wait for the release, which comes anyway. */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, saved;
+        if (sigaction(SIGIO, &ign, &saved) < 0)
+                return error_set(e, -errno, "", "cannot ignore SIGIO: %m");
+        for (size_t i = run.old.n_records; r >= 0 && i > 0; i--)
                 r = restore_one(&run, &run.old.records[i - 1]);
-                if (r < 0)
-                        return error_set(e, r, "", "rollback failed: %s", strerror(-r));
-        }
+        (void) sigaction(SIGIO, &saved, NULL);
+        if (r < 0)
+                return error_set(e, r, "", "rollback failed: %s", strerror(-r));
         /* The restored owners must be on disk before the caller drops the journal. */
         r = sync_tree_fs(p->top_fd);
         if (r < 0)

@@ -54,6 +54,24 @@ check "suid is 0:0 4755 again" bash -c "[ \"\$(stat -c '%u %g %a' $V/suid)\" = '
 check "suid5 is 5:5 6755 again" bash -c "[ \"\$(stat -c '%u %g %a' $V/suid5)\" = '5 5 6755' ]"
 check "no helper instance logged EPERM" bash -c '! journalctl -q -u "unroot-helper@*" | grep -qi "not permitted"'
 
+section "setuid content the account rewrote does not get its setuid back"
+W=/srv/unroot/rw
+mkdir -p "$W"
+printf x > "$W/suid-kept"; chmod 4755 "$W/suid-kept"
+printf x > "$W/suid-rewritten"; chmod 4755 "$W/suid-rewritten"
+out=$(cd /tmp && runuser -u alice -- agentctl shift container-db "$W" 2>&1); rc=$?
+[ $rc = 0 ] && pass "shift exits 0" || { fail "shift exits $rc"; echo "$out" | sed 's/^/    | /'; }
+check "the account rewrites suid-rewritten" setpriv --reuid="$AU" --regid="$(id -g container-db)" --clear-groups \
+        sh -c "printf y > $W/suid-rewritten"
+out=$(cd /tmp && runuser -u alice -- agentctl shift container-db "$W" --rollback 2>&1); rc=$?
+echo "$out" | sed 's/^/    | /'
+[ $rc = 0 ] && pass "rollback exits 0" || fail "rollback exits $rc"
+check "suid-kept (content as before) is 0:0 4755 again" bash -c "[ \"\$(stat -c '%u %g %a' $W/suid-kept)\" = '0 0 4755' ]"
+check "suid-rewritten is 0:0 755: owner back, no setuid on the account's content" \
+        bash -c "[ \"\$(stat -c '%u %g %a' $W/suid-rewritten)\" = '0 0 755' ]"
+echo "$out" | grep -q "rollback 'suid-rewritten': .*its content changed since the shift" \
+        && pass "the rollback names it" || fail "suid-rewritten not reported"
+
 section "a tree of several journal batches (the applier thread under the unit's filter)"
 B=/srv/unroot/big
 for i in $(seq 50); do mkdir -p "$B/d$i"; (cd "$B/d$i" && touch $(seq -f 'f%g' 200)); done
