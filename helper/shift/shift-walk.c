@@ -1185,7 +1185,7 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
         _cleanup_(blobs_done) ShiftBlob cur[_SHIFT_XATTR_MAX] = {};
         bool x_differs[_SHIFT_XATTR_MAX] = {};
         struct statx sx;
-        bool at_new, at_old, has_x = false, any_x = false;
+        bool at_new, at_old, priv, has_x = false, any_x = false;
         int r;
 
         fd = streq(rec->path, ".") ? fcntl(p->top_fd, F_DUPFD_CLOEXEC, 3) : pin(p->top_fd, rec->path);
@@ -1212,7 +1212,10 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
         }
         at_new = sx.stx_uid == rec->new_uid && sx.stx_gid == rec->new_gid;
         at_old = sx.stx_uid == rec->old_uid && sx.stx_gid == rec->old_gid;
-        if (!at_new && !at_old) {
+        /* restore_privileged() makes a file root-owned on its way back to a non-root owner; a
+         * rollback killed there finds it so, and only root could have made it so. */
+        priv = shift_record_privileged(rec, sx.stx_mode & S_IFMT);
+        if (!at_new && !at_old && !(priv && sx.stx_uid == 0 && sx.stx_gid == rec->old_gid)) {
                 run->stats.mismatched++;
                 report(run, rec->path, "not restored: owner changed since the shift (now %u:%u)", sx.stx_uid, sx.stx_gid);
                 return 0;
@@ -1235,7 +1238,7 @@ static int restore_one(Run *run, const ShiftRecord *rec) {
                 run->stats.unchanged++;
                 return 0;
         }
-        if (shift_record_privileged(rec, sx.stx_mode & S_IFMT))
+        if (priv)
                 return restore_privileged(run, rec, fd, &sx, x_differs);
 
         if (at_new && fchownat(fd, "", rec->old_uid, rec->old_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {

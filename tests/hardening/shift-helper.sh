@@ -196,6 +196,9 @@ AS_ACCOUNT=(setpriv --reuid="$AU" --regid="$AG" --clear-groups)
 "${AS_ACCOUNT[@]}" sh -c "printf 'rewritten' > '$P/rewritten' && printf 'rewritten' > '$P/cap-rewritten'" \
         && pass "the account rewrites two of them" || fail "the account cannot write its shifted files"
 # a writer that keeps its fd open across the rollback (its content stays what it was)
+# a rollback killed inside the lease step leaves a setuid file of uid 5 owned by root:5; the next
+# rollback takes it from there
+chown 0:5 "$P/kept5"
 HD=$(mktemp -d); chown "$AU" "$HD"
 "${AS_ACCOUNT[@]}" sh -c "exec 3>>'$P/held'; touch '$HD/ready'; exec sleep 60" </dev/null >/dev/null 2>&1 &
 HOLDER=$!
