@@ -171,6 +171,15 @@ char *shift_path_unescape(const char *s, size_t len) {
         return TAKE_PTR(out);
 }
 
+/* Appends 2 * n hex digits; the caller reserved the room. */
+static void hex_put(ShiftBuf *b, const uint8_t *data, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                b->data[b->len++] = hexdigits[data[i] >> 4];
+                b->data[b->len++] = hexdigits[data[i] & 15];
+        }
+        b->data[b->len] = 0;
+}
+
 static int blob_format(ShiftBuf *b, const ShiftBlob *x) {
         int r;
 
@@ -187,11 +196,7 @@ static int blob_format(ShiftBuf *b, const ShiftBlob *x) {
                 return r;
         b->data[b->len++] = ' ';
         b->data[b->len++] = 'x'; /* never empty, never "-" */
-        for (size_t i = 0; i < x->len; i++) {
-                b->data[b->len++] = hexdigits[x->data[i] >> 4];
-                b->data[b->len++] = hexdigits[x->data[i] & 15];
-        }
-        b->data[b->len] = 0;
+        hex_put(b, x->data, x->len);
         return 0;
 }
 
@@ -252,13 +257,12 @@ int shift_record_format(ShiftBuf *b, const ShiftRecord *rec, unsigned version) {
                 r = buf_reserve(b, 2 + 2 * SHIFT_SHA256_SIZE);
         if (r >= 0 && version >= 2) {
                 b->data[b->len++] = ' ';
-                if (!rec->has_digest)
+                if (rec->has_digest)
+                        hex_put(b, rec->digest, SHIFT_SHA256_SIZE);
+                else {
                         b->data[b->len++] = '-';
-                for (size_t i = 0; rec->has_digest && i < SHIFT_SHA256_SIZE; i++) {
-                        b->data[b->len++] = hexdigits[rec->digest[i] >> 4];
-                        b->data[b->len++] = hexdigits[rec->digest[i] & 15];
+                        b->data[b->len] = 0;
                 }
-                b->data[b->len] = 0;
         }
         if (r >= 0)
                 r = line_finish(b, start);
@@ -377,6 +381,17 @@ static int parse_range(const char *s, size_t len, ShiftIdRange *ret) {
         return 0;
 }
 
+/* Decodes n bytes from 2 * n lower-case hex digits. */
+static int hex_get(const char *s, size_t n, uint8_t *ret) {
+        for (size_t i = 0; i < n; i++) {
+                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EBADMSG;
+                ret[i] = (uint8_t) (hi << 4 | lo);
+        }
+        return 0;
+}
+
 static int parse_blob(const char *s, size_t len, ShiftBlob *ret) {
         if (len == 1 && s[0] == '-') {
                 *ret = (ShiftBlob) {};
@@ -389,26 +404,14 @@ static int parse_blob(const char *s, size_t len, ShiftBlob *ret) {
         if (!ret->data)
                 return -ENOMEM;
         ret->present = true;
-        for (size_t i = 0; i < ret->len; i++) {
-                int hi = unhex(s[1 + 2 * i]), lo = unhex(s[2 + 2 * i]);
-                if (hi < 0 || lo < 0)
-                        return -EBADMSG;
-                ret->data[i] = (uint8_t) (hi << 4 | lo);
-        }
-        return 0;
+        return hex_get(s + 1, ret->len, ret->data);
 }
 
 static int parse_digest(const char *s, size_t len, ShiftRecord *rec) {
         if (len == 1 && s[0] == '-')
                 return 0;
-        if (len != 2 * SHIFT_SHA256_SIZE)
+        if (len != 2 * SHIFT_SHA256_SIZE || hex_get(s, SHIFT_SHA256_SIZE, rec->digest) < 0)
                 return -EBADMSG;
-        for (size_t i = 0; i < SHIFT_SHA256_SIZE; i++) {
-                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EBADMSG;
-                rec->digest[i] = (uint8_t) (hi << 4 | lo);
-        }
         rec->has_digest = true;
         return 0;
 }

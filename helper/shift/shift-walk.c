@@ -1109,7 +1109,6 @@ static int restore_privileged(Run *run, const ShiftRecord *rec, int fd, const st
         uint8_t digest[SHIFT_SHA256_SIZE];
         mode_t safe = rec->old_mode & ~(mode_t) (S_ISUID | S_ISGID);
         struct statx now;
-        bool leased = false;
         int r;
 
         if ((sx->stx_uid != 0 || sx->stx_gid != rec->old_gid) &&
@@ -1141,24 +1140,22 @@ static int restore_privileged(Run *run, const ShiftRecord *rec, int fd, const st
                 if (fcntl(rfd, F_SETLEASE, F_WRLCK) < 0)
                         why = errno == EAGAIN ? "another process has it open" : "no file lease possible here";
                 else {
-                        leased = true;
                         r = content_digest(rfd, digest);
-                        if (r == -EFBIG || (r >= 0 && memcmp(digest, rec->digest, sizeof digest) != 0))
+                        if (r == -EFBIG || (r >= 0 && memcmp(digest, rec->digest, sizeof digest) != 0)) {
                                 why = "its content changed since the shift";
-                        else if (r < 0)
+                                r = 0;
+                        }
+                        if (r >= 0 && !why)
+                                r = restore_privileged_bits(rfd, rec);
+                        (void) fcntl(rfd, F_SETLEASE, F_UNLCK);
+                        if (r < 0)
                                 goto fail;
                 }
         }
         if (!why) {
-                r = restore_privileged_bits(rfd, rec);
-                (void) fcntl(rfd, F_SETLEASE, F_UNLCK);
-                if (r < 0)
-                        goto fail;
                 run->stats.changed++;
                 return 0;
         }
-        if (leased)
-                (void) fcntl(rfd, F_SETLEASE, F_UNLCK);
         if (rec->old_uid != 0 && fchownat(fd, "", rec->old_uid, rec->old_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
                 r = -errno;
                 goto fail;
@@ -1172,8 +1169,6 @@ static int restore_privileged(Run *run, const ShiftRecord *rec, int fd, const st
                "it had before the shift: %s", why);
         return 0;
 fail:
-        if (leased)
-                (void) fcntl(rfd, F_SETLEASE, F_UNLCK);
         run->stats.failed++;
         report(run, rec->path, "not restored: %s", strerror(-r));
         return 0;
