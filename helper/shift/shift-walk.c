@@ -76,6 +76,21 @@ static int pin_stat(int fd, struct statx *ret) {
         return 0;
 }
 
+/* Whether the tree's name for a pinned non-directory is still its only link. The link count of
+ * the pin alone is not enough: a hardlink to a file outside the tree (fs.protected_hardlinks=0, or
+ * a file the account may read and write) can be pinned and then have its name in the tree removed
+ * before the statx, which then counts only the outside names (seen in shift-race-nodev). Looked up
+ * again after that statx, the name still naming this inode with one link means that link is this
+ * name; a link made after this is made to the tree's own file. 1 if so, 0 if not, or -errno. */
+static int sole_link_in_tree(int dirfd, const char *name, const struct statx *pinned) {
+        struct statx now;
+
+        if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_INO | STATX_NLINK, &now) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return now.stx_ino == pinned->stx_ino && now.stx_dev_major == pinned->stx_dev_major &&
+               now.stx_dev_minor == pinned->stx_dev_minor && now.stx_nlink == 1;
+}
+
 static uint64_t stx_dev(const struct statx *sx) {
         return makedev(sx->stx_dev_major, sx->stx_dev_minor);
 }
@@ -912,6 +927,19 @@ static int walk(Run *run) {
                         run->stats.skipped++;
                         report(run, rel, "hardlinked (%u links)", sx.stx_nlink);
                         continue;
+                }
+                if (!S_ISDIR(sx.stx_mode)) {
+                        r = sole_link_in_tree(dirfd(f->dir), de->d_name, &sx);
+                        if (r < 0) {
+                                run->stats.failed++;
+                                report(run, rel, "cannot stat: %s", strerror(-r));
+                                continue;
+                        }
+                        if (r == 0) {
+                                run->stats.skipped++;
+                                report(run, rel, "hardlinked, or its name changed while it was opened");
+                                continue;
+                        }
                 }
                 if (S_ISDIR(sx.stx_mode)) {
                         if (depth + 1 > max_depth) {
