@@ -26,8 +26,9 @@ if mode == "exchange":
     sub, link = os.path.join(d, "sub"), os.path.join(d, "sublink")
     if not os.path.isdir(sub):
         os.mkdir(sub)
+        # a shift already running may take sub from us between these (seen once in 30 runs)
         for i in range(20):
-            open(os.path.join(sub, "f%d" % i), "w").close()
+            quiet(lambda: open(os.path.join(sub, "f%d" % i), "w").close())
     quiet(os.symlink, target, link)
 while n < minimum or not os.path.exists(stop):
     if mode == "symlink":
