@@ -16,6 +16,9 @@
 #    only change inodes whose owners are mapped there; every inode changes owner in all three.
 # podman runs as an unprivileged bench user with a subuid/subgid range that exist only in this
 # script's private mount namespace (bind-mounted copies of /etc/passwd, group, subuid, subgid).
+# shift-floor (shift-floor.c) runs alongside, on both mounts: the system calls the checks need per
+# entry and nothing else, one thread per CPU, no journal: the least time any shift with these checks
+# can take here.
 # Prints medians of wall and CPU (user+sys, children included) time and the ratios to chown -R,
 # then the syscalls per tree entry of each tool (strace -c -f, one run each).
 # usage: bench-shift.sh BUILD_DIR [ROUNDS]   (root; the tree lives in $UNROOT_BENCH_SHIFT_DIR,
@@ -25,6 +28,7 @@ BUILD=$(cd "${1:?build dir}" && pwd)
 ROUNDS=${2:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 INPROC=$BUILD/bench/shift/shift-inproc
+FLOOR=$BUILD/bench/shift/shift-floor
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (chown)"; exit 77; }
 for t in bc unshare setpriv; do command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }; done
 if [ -z "${UNROOT_BENCH_INNER:-}" ]; then
@@ -94,15 +98,18 @@ timed() {
 run_shift() { reset; timed S "$INPROC" --quiet --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$W/journal" "$TREE"; }
 run_shift_nodev() { reset; timed N "$INPROC" --quiet --account bench --uid 990:100000:65536 --gid 990:100000:65536 --journal "$W/journal" "$NODEV"; }
 run_chown() { reset; timed C chown -R 100000:100000 "$TREE"; }
+# the floor: the checks' system calls alone, one thread per CPU (shift-floor.c)
+run_floor() { reset; timed F "$FLOOR" "$(nproc)" "$TREE" 100000:100000; }
+run_floor_nodev() { reset; timed G "$FLOOR" --real-files "$(nproc)" "$NODEV" 100000:100000; }
 run_podman() { reset_podman; timed P "${AS_BENCH[@]}" "$PODMAN" unshare chown -R 1000:1000 "$TREE"; }
 
-S=() N=() C=() P=()
-tools=(run_shift run_shift_nodev run_chown)
+S=() N=() C=() P=() F=() G=()
+tools=(run_shift run_shift_nodev run_chown run_floor run_floor_nodev)
 [ -n "$PODMAN" ] && tools+=(run_podman)
 for i in $(seq "$ROUNDS"); do
         n=${#tools[@]}
         for k in $(seq 0 $((n - 1))); do "${tools[$(( (k + i) % n ))]}"; done
-        line="round $i (wall cpu, s): shift ${S[-1]}, shift on nodev ${N[-1]}, chown -R ${C[-1]}"
+        line="round $i (wall cpu, s): shift ${S[-1]}, shift on nodev ${N[-1]}, chown -R ${C[-1]}, floor ${F[-1]}, floor on nodev ${G[-1]}"
         [ -n "$PODMAN" ] && line+=", podman unshare chown -R ${P[-1]}"
         echo "$line"
 done
@@ -117,6 +124,10 @@ echo "median chown -R 100000:100000: wall $mcw s, cpu $mcc s"
 echo "ratio shift / chown -R: wall $(echo "scale=2; $msw / $mcw" | bc), cpu $(echo "scale=2; $msc / $mcc" | bc)"
 echo "median shift, tree on a nodev mount (files opened for real): wall $mnw s, cpu $mnc s"
 echo "ratio shift on nodev / chown -R: wall $(echo "scale=2; $mnw / $mcw" | bc), cpu $(echo "scale=2; $mnc / $mcc" | bc)"
+mfw=$(median $(col 1 "${F[@]}")) mfc=$(median $(col 2 "${F[@]}"))
+mgw=$(median $(col 1 "${G[@]}")) mgc=$(median $(col 2 "${G[@]}"))
+echo "median floor (the checks' system calls alone, $(nproc) threads, no journal): wall $mfw s, cpu $mfc s; ratio to chown -R: wall $(echo "scale=2; $mfw / $mcw" | bc), cpu $(echo "scale=2; $mfc / $mcc" | bc)"
+echo "median floor on nodev (files opened for real): wall $mgw s, cpu $mgc s; ratio to chown -R: wall $(echo "scale=2; $mgw / $mcw" | bc), cpu $(echo "scale=2; $mgc / $mcc" | bc)"
 if [ -n "$PODMAN" ]; then
         mpw=$(median $(col 1 "${P[@]}")) mpc=$(median $(col 2 "${P[@]}"))
         echo "median podman unshare chown -R: wall $mpw s, cpu $mpc s; ratio to chown -R: wall $(echo "scale=2; $mpw / $mcw" | bc), cpu $(echo "scale=2; $mpc / $mcc" | bc)"
