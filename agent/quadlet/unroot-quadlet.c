@@ -52,6 +52,14 @@ static void logf_(const char *fmt, ...) {
         free(m);
 }
 
+/* Go's text for an errno, as podman's messages carry it: Go's table was made from glibc's strings
+ * with the first letter in lower case ("file exists", "permission denied", ...). */
+static void go_errno_text(int err, char buf[static 128]) {
+        snprintf(buf, 128, "%s", strerror(err));
+        if (buf[0] >= 'A' && buf[0] <= 'Z')
+                buf[0] = (char) (buf[0] - 'A' + 'a');
+}
+
 /* Errors are collected and logged together at exit, one message joined by newlines, as podman's
  * generator does (only the first line carries the "quadlet-generator[PID]: " prefix). */
 static Strv reported = {};
@@ -153,15 +161,21 @@ static void enable_service(UnitFile *service) {
                         continue;
                 }
                 debugf("Creating symlink %s -> %s", p, targets.v[i]);
-                /* Upstream removes an old link before creating the new one. Only a link that is
-                 * there needs that, and symlink() says when one is. */
+                /* Upstream removes whatever is there first (os.Remove: a file, a link or an empty
+                 * directory; remove() is the same) and then links. Only an entry that is there
+                 * needs that, and symlink() says when one is. */
                 ok = symlink(targets.v[i], p) >= 0;
                 if (!ok && errno == EEXIST) {
-                        (void) unlink(p);
+                        (void) remove(p);
                         ok = symlink(targets.v[i], p) >= 0;
                 }
-                if (!ok)
-                        logf_("Failed creating symlink %s: %m", p);
+                if (!ok) {
+                        char text[128];
+
+                        /* podman prints Go's *LinkError: "symlink OLD NEW: " and Go's errno text */
+                        go_errno_text(errno, text);
+                        logf_("Failed creating symlink %s: symlink %s %s: %s", p, targets.v[i], p, text);
+                }
         }
 }
 

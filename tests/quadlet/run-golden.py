@@ -11,7 +11,10 @@ Each directory under golden/ is one case:
   stdout          expected stdout (dry runs); optional
   exit            expected exit code; default 0
   stderr          substrings expected on stderr, one per line; optional
-In expected text, @SRC@ stands for the source directory and @ARGV0@ for the generator's argv[0].
+  pre-mkdir       directories to create in the output directory before the run, one relative path
+                  per line (what a previous run or an admin left there); optional
+In expected text, @SRC@ stands for the source directory, @OUT@ for the output directory and @ARGV0@
+for the generator's argv[0].
 --update rewrites out/ and stdout from the current output (review the diff before committing)."""
 
 import argparse
@@ -54,6 +57,10 @@ def main():
             out = os.path.join(work, "out")
             shutil.copytree(os.path.join(cdir, "in"), src, symlinks=True)
             os.makedirs(out)
+            if os.path.exists(os.path.join(cdir, "pre-mkdir")):
+                with open(os.path.join(cdir, "pre-mkdir")) as f:
+                    for rel in f.read().split():
+                        os.makedirs(os.path.join(out, rel))
             args = []
             if os.path.exists(os.path.join(cdir, "args")):
                 with open(os.path.join(cdir, "args")) as f:
@@ -78,7 +85,7 @@ def main():
             if os.path.exists(os.path.join(cdir, "stderr")):
                 with open(os.path.join(cdir, "stderr"), encoding="utf-8") as f:
                     for line in f.read().splitlines():
-                        line = line.replace("@SRC@", src)
+                        line = line.replace("@SRC@", src).replace("@OUT@", out)
                         if line and line not in p.stderr:
                             errs.append("stderr lacks %r; got %r" % (line, p.stderr.strip()))
             if a.update:
