@@ -68,7 +68,7 @@ static int visit(int dirfd, const char *name, unsigned char d_type, long *failed
                 return -1;
         }
         if (!S_ISDIR(sx.stx_mode) &&
-            statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_INO | STATX_NLINK, &again) < 0)
+            statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, STATX_INO | STATX_NLINK, &again) < 0)
                 (*failed)++;
         if (real)
                 (void) flistxattr(fd, list, sizeof list);

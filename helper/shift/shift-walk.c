@@ -85,7 +85,9 @@ static int pin_stat(int fd, struct statx *ret) {
 static int sole_link_in_tree(int dirfd, const char *name, const struct statx *pinned) {
         struct statx now;
 
-        if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_INO | STATX_NLINK, &now) < 0)
+        /* By name, this lookup could meet a mount placed on the name since the pin: DONT_SYNC keeps
+         * a network or FUSE file system from being asked, NO_AUTOMOUNT keeps autofs still. */
+        if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, STATX_INO | STATX_NLINK, &now) < 0)
                 return errno == ENOENT ? 0 : -errno;
         return now.stx_ino == pinned->stx_ino && now.stx_dev_major == pinned->stx_dev_major &&
                now.stx_dev_minor == pinned->stx_dev_minor && now.stx_nlink == 1;
