@@ -3,8 +3,9 @@
  * quadlet benchmark. It lists SRC (as unroot-quadlet does), reads every regular file in it, and
  * writes N files into OUT (each the bytes of one source file plus 512, about a generated unit's
  * size, one page either way) plus L symlinks into OUT/default.target.wants. No parsing, no
- * translation. Static and libc-only, like unroot-quadlet. A translator can't be faster than this
- * on the same machine, so podman's time divided by this one's is the most any speed-up can be.
+ * translation. Static and libc-only, like unroot-quadlet. A single-threaded translator can't be
+ * faster than this on the same machine, so podman's time divided by this one's is the most any
+ * speed-up of one can be.
  *
  * With THREADS > 1 the files are dealt out to that many threads (file i to thread i % THREADS),
  * each reading and writing its own share: the bound for a translator that parallelizes all of its

@@ -76,6 +76,10 @@ static int pin_stat(int fd, struct statx *ret) {
         return 0;
 }
 
+static uint64_t stx_dev(const struct statx *sx) {
+        return makedev(sx->stx_dev_major, sx->stx_dev_minor);
+}
+
 /* Whether the tree's name for a pinned non-directory is still its only link. The link count of
  * the pin alone is not enough: a hardlink to a file outside the tree (fs.protected_hardlinks=0, or
  * a file the account may read and write) can be pinned and then have its name in the tree removed
@@ -89,12 +93,7 @@ static int sole_link_in_tree(int dirfd, const char *name, const struct statx *pi
          * a network or FUSE file system from being asked, NO_AUTOMOUNT keeps autofs still. */
         if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, STATX_INO | STATX_NLINK, &now) < 0)
                 return errno == ENOENT ? 0 : -errno;
-        return now.stx_ino == pinned->stx_ino && now.stx_dev_major == pinned->stx_dev_major &&
-               now.stx_dev_minor == pinned->stx_dev_minor && now.stx_nlink == 1;
-}
-
-static uint64_t stx_dev(const struct statx *sx) {
-        return makedev(sx->stx_dev_major, sx->stx_dev_minor);
+        return now.stx_ino == pinned->stx_ino && stx_dev(&now) == stx_dev(pinned) && now.stx_nlink == 1;
 }
 
 /* The xattr calls have no AT_EMPTY_PATH form that takes an O_PATH pin (EBADF up to at least 6.18),
@@ -925,12 +924,12 @@ static int walk(Run *run) {
                         report(run, rel, "mount point");
                         continue;
                 }
-                if (!S_ISDIR(sx.stx_mode) && sx.stx_nlink > 1) {
-                        run->stats.skipped++;
-                        report(run, rel, "hardlinked (%u links)", sx.stx_nlink);
-                        continue;
-                }
                 if (!S_ISDIR(sx.stx_mode)) {
+                        if (sx.stx_nlink > 1) {
+                                run->stats.skipped++;
+                                report(run, rel, "hardlinked (%u links)", sx.stx_nlink);
+                                continue;
+                        }
                         r = sole_link_in_tree(dirfd(f->dir), de->d_name, &sx);
                         if (r < 0) {
                                 run->stats.failed++;
